@@ -1,0 +1,76 @@
+"""pyramid_jwtnode: named jwt-configs, token views and bearer-token verification for Pyramid.
+
+``config.include("pyramid_jwtnode")`` adds the directives and request methods
+below and declares every config listed in the ``jwt.configs`` setting.
+"""
+
+from __future__ import annotations
+
+import functools
+
+from pyramid.config import Configurator
+from pyramid.interfaces import PHASE1_CONFIG
+
+from .directives import (
+    add_jwt_config,
+    add_jwt_token_view,
+    configure_from_settings,
+    create_jwt,
+    get_jwt_node,
+)
+from .exceptions import (
+    ExpiredTokenError,
+    ImmatureTokenError,
+    InvalidClaimError,
+    InvalidHeaderError,
+    InvalidSignatureError,
+    InvalidTokenError,
+    IssueError,
+    JWTNodeError,
+    MalformedTokenError,
+    UnknownKeyError,
+)
+from .issuer import IssuedToken, Issuer
+from .keys import KeySet, load_keys
+from .node import JWTNode, build_node
+from .settings import SETTINGS, JWTConfig, parse_config
+from .verifier import Verifier
+
+__all__ = [
+    # Pyramid wiring
+    "includeme",
+    "add_jwt_config",
+    "add_jwt_token_view",
+    "get_jwt_node",
+    "create_jwt",
+    # plain objects
+    "JWTConfig",
+    "SETTINGS",
+    "parse_config",
+    "KeySet",
+    "load_keys",
+    "Issuer",
+    "IssuedToken",
+    "Verifier",
+    "JWTNode",
+    "build_node",
+    # errors
+    "JWTNodeError",
+    "InvalidTokenError",
+    "MalformedTokenError",
+    "InvalidHeaderError",
+    "UnknownKeyError",
+    "InvalidSignatureError",
+    "ExpiredTokenError",
+    "ImmatureTokenError",
+    "InvalidClaimError",
+    "IssueError",
+]
+
+
+def includeme(config: Configurator) -> None:
+    """Add the directives and request methods; declare the ini-listed configs at commit."""
+    config.add_directive("add_jwt_config", add_jwt_config)
+    config.add_directive("add_jwt_token_view", add_jwt_token_view)
+    config.add_request_method(create_jwt, "create_jwt")
+    config.action(None, functools.partial(configure_from_settings, config), order=PHASE1_CONFIG)

@@ -1,0 +1,90 @@
+"""The exception tree of pyramid_jwtnode.
+
+Two branches never mix, as in PyJWT:
+
+* :class:`InvalidTokenError` and its subclasses: the *token* is bad. The
+  security policy turns these into a 401 answer; ``reason`` is a short,
+  fixed code for the log (it never contains the token, a claim or a key).
+* :class:`IssueError`: the *application* handed the issuer something it
+  cannot sign (a payload that is not a mapping, a registered claim the
+  configuration owns, a value JSON cannot carry). It is a programming error of
+  the host app, answered with a 500 by the token view.
+
+Mistakes in settings or key material are :class:`pyramid.exceptions.ConfigurationError`
+and stop start-up; they are never reported as a bad token.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "JWTNodeError",
+    "InvalidTokenError",
+    "MalformedTokenError",
+    "InvalidHeaderError",
+    "UnknownKeyError",
+    "InvalidSignatureError",
+    "ExpiredTokenError",
+    "ImmatureTokenError",
+    "InvalidClaimError",
+    "IssueError",
+]
+
+
+class JWTNodeError(Exception):
+    """Base class of every error this package raises at run time."""
+
+
+class InvalidTokenError(JWTNodeError):
+    """The token was refused. ``reason`` is a short code safe to log."""
+
+    default_reason = "invalid_token"
+
+    def __init__(self, reason: str | None = None) -> None:
+        self.reason = reason or self.default_reason
+        super().__init__(self.reason)
+
+
+class MalformedTokenError(InvalidTokenError):
+    """Not a well-formed compact JWS: size, segments, base64url or JSON."""
+
+    default_reason = "malformed"
+
+
+class InvalidHeaderError(InvalidTokenError):
+    """The JOSE header asks for something the configuration does not allow."""
+
+    default_reason = "bad_header"
+
+
+class UnknownKeyError(InvalidTokenError):
+    """The header's ``kid`` names no configured key."""
+
+    default_reason = "unknown_kid"
+
+
+class InvalidSignatureError(InvalidTokenError):
+    """The signature does not verify with the configured key."""
+
+    default_reason = "bad_signature"
+
+
+class ExpiredTokenError(InvalidTokenError):
+    """``exp`` has passed (beyond the configured leeway)."""
+
+    default_reason = "expired"
+
+
+class ImmatureTokenError(InvalidTokenError):
+    """``nbf`` or ``iat`` lies in the future (beyond the configured leeway)."""
+
+    default_reason = "not_yet_valid"
+
+
+class InvalidClaimError(InvalidTokenError):
+    """A registered claim is missing, of the wrong type, or not the expected value."""
+
+    default_reason = "bad_claim"
+
+
+class IssueError(JWTNodeError):
+    """The application asked to sign claims that cannot or must not be signed."""

@@ -1,0 +1,158 @@
+"""Building claims and signing them: the plain object behind every token we mint.
+
+An :class:`Issuer` needs no Configurator: give it a checked config and its
+loaded keys. The constant parts (the encoded header, the key, the algorithm
+object, the configured claims) are computed once in the constructor.
+
+Registered claims are the configuration's: a payload that carries ``iat``,
+``exp``, ``nbf``, ``iss``, ``aud`` or ``jti`` is refused with an
+:class:`~pyramid_jwtnode.exceptions.IssueError` rather than silently mixed or
+overwritten. With ``claims_key`` set the payload is nested under that claim, so
+no clash is possible and any JSON value may be signed.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import json
+import secrets
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from .exceptions import IssueError
+from .keys import KeySet
+from .settings import REGISTERED_CLAIMS, JWTConfig
+
+__all__ = ["Issuer", "IssuedToken", "b64url"]
+
+#: The largest NumericDate we write or accept: 9999-12-31T23:59:59Z.
+MAX_NUMERIC_DATE = 253402300799
+
+
+def b64url(data: bytes) -> bytes:
+    """Unpadded base64url (RFC 7515 §2)."""
+    return base64.urlsafe_b64encode(data).rstrip(b"=")
+
+
+def _json(value: Any) -> bytes:
+    return json.dumps(value, separators=(",", ":"), allow_nan=False, ensure_ascii=False).encode()
+
+
+@dataclasses.dataclass(frozen=True)
+class IssuedToken:
+    """A freshly signed token and what went into it."""
+
+    token: str
+    claims: Mapping[str, Any]
+    expires_in: int
+    config: str
+
+
+class Issuer:
+    """Signs claims for one config."""
+
+    def __init__(
+        self,
+        config: JWTConfig,
+        keys: KeySet,
+        *,
+        clock: Callable[[], float] = time.time,
+        new_jti: Callable[[], str] = lambda: secrets.token_urlsafe(16),
+    ) -> None:
+        if keys.signing_key is None:
+            raise ValueError(f"jwt config {config.name!r} has no private key: it can only verify")
+        self.config = config
+        self._clock = clock
+        self._new_jti = new_jti
+        self._sign = keys.algorithm_object.sign
+        self._key = keys.signing_key
+        header: dict[str, Any] = {"alg": config.algorithm, "typ": config.typ or "JWT"}
+        if keys.kid is not None:
+            header["kid"] = keys.kid
+        self.header: Mapping[str, Any] = header
+        self._header_segment = b64url(_json(header)) + b"."
+        fixed: dict[str, Any] = {}
+        if config.issuer is not None:
+            fixed["iss"] = config.issuer
+        if config.audience:
+            fixed["aud"] = config.audience[0] if len(config.audience) == 1 else list(config.audience)
+        self._fixed = fixed
+
+    def claims(self, payload: Any, *, expires_in: int | None = None) -> dict[str, Any]:
+        """The full claim set for ``payload``: the payload plus the registered claims."""
+        config = self.config
+        lifetime = config.expires_in if expires_in is None else expires_in
+        if isinstance(lifetime, bool) or not isinstance(lifetime, int) or lifetime <= 0:
+            raise IssueError("expires_in must be a positive whole number of seconds")
+        if config.claims_key is not None:
+            claims: dict[str, Any] = {config.claims_key: payload}
+        else:
+            if not isinstance(payload, Mapping):
+                raise IssueError(
+                    f"jwt config {config.name!r}: the payload must be a mapping of claims, got "
+                    f"{type(payload).__name__}; return a dict, or set claims_key to nest any "
+                    "JSON value"
+                )
+            clash = sorted(REGISTERED_CLAIMS.intersection(payload))
+            if clash:
+                raise IssueError(
+                    f"jwt config {config.name!r}: the payload sets {', '.join(clash)}, which the "
+                    "configuration controls; remove them from the payload (set issuer, "
+                    "audience, expires_in, not_before or jti in the config instead)"
+                )
+            if "sub" in payload and not isinstance(payload["sub"], str):
+                raise IssueError(
+                    f"jwt config {config.name!r}: 'sub' must be a string (RFC 7519 §4.1.2), got "
+                    f"{type(payload['sub']).__name__}"
+                )
+            claims = dict(payload)
+        now = int(self._clock())
+        claims["iat"] = now
+        claims["exp"] = now + lifetime
+        if claims["exp"] > MAX_NUMERIC_DATE:
+            raise IssueError("expires_in puts exp beyond the year 9999")
+        if config.not_before is not None:
+            claims["nbf"] = now + config.not_before
+        claims.update(self._fixed)
+        if config.jti:
+            claims["jti"] = self._new_jti()
+        return claims
+
+    def encode(self, claims: Mapping[str, Any]) -> str:
+        """Sign a complete claim set as a compact JWS with the configured header."""
+        try:
+            payload = _json(claims)
+        except (TypeError, ValueError) as exc:
+            raise IssueError(
+                f"jwt config {self.config.name!r}: the payload cannot be written as JSON "
+                f"({type(exc).__name__}: {_safe_reason(exc)})"
+            ) from None
+        signing_input = self._header_segment + b64url(payload)
+        signature = self._sign(signing_input, self._key)
+        return (signing_input + b"." + b64url(signature)).decode("ascii")
+
+    def issue(self, payload: Any, *, expires_in: int | None = None) -> IssuedToken:
+        """Build the claims for ``payload`` and sign them."""
+        claims = self.claims(payload, expires_in=expires_in)
+        return IssuedToken(
+            token=self.encode(claims),
+            claims=claims,
+            expires_in=claims["exp"] - claims["iat"],
+            config=self.config.name,
+        )
+
+
+def _safe_reason(exc: Exception) -> str:
+    """json's own message names the type or the problem, never the value."""
+    text = str(exc)
+    if isinstance(exc, TypeError) and text.startswith("Object of type"):
+        return text
+    if "Circular reference" in text:
+        return "circular reference"
+    if "Out of range float" in text:
+        return "NaN or infinity"
+    if "keys must be" in text:
+        return "a key that is not a string, number, boolean or null"
+    return "unsupported value"

@@ -1,0 +1,261 @@
+"""Loading and checking key material, once, at start-up.
+
+:func:`load_keys` turns a checked :class:`~pyramid_jwtnode.settings.JWTConfig`
+into a :class:`KeySet` of ready key objects: PyJWT is never handed PEM text on a
+request (parsing an RSA PEM costs ~100x the signature itself). Every problem
+with a file or a key is a :class:`~pyramid.exceptions.ConfigurationError` that
+names the setting and never contains key material.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import hashlib
+import json
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
+from jwt.algorithms import Algorithm, get_default_algorithms
+from pyramid.path import AssetResolver
+
+from .algorithms import EC_CURVES, EDDSA, RSA_ALGORITHMS, RSA_MIN_BITS
+from .settings import JWTConfig, check_hmac_secret, setting_error
+
+__all__ = ["KeySet", "load_keys", "resolve_path", "jwk_thumbprint"]
+
+PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey | ed448.Ed448PrivateKey
+PublicKey = rsa.RSAPublicKey | ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey | ed448.Ed448PublicKey
+
+_ALGORITHMS = get_default_algorithms()
+_MAX_KEY_FILE_BYTES = 64 * 1024
+
+
+@dataclasses.dataclass(frozen=True)
+class KeySet:
+    """The keys of one config, loaded and checked.
+
+    ``signing_key`` is ``None`` for a verify-only config. ``verification_keys``
+    maps each key id to its key; the entry under ``None`` is the current key,
+    used for tokens whose header carries no ``kid``.
+    """
+
+    algorithm: str
+    kid: str | None
+    signing_key: Any = dataclasses.field(repr=False)
+    verification_keys: Mapping[str | None, Any] = dataclasses.field(repr=False)
+    public_jwks: tuple[dict[str, Any], ...] = ()
+
+    @property
+    def algorithm_object(self) -> Algorithm:
+        """PyJWT's implementation of the configured algorithm."""
+        return _ALGORITHMS[self.algorithm]
+
+
+def resolve_path(spec: str) -> str:
+    """An absolute path for a file path or a ``package:relative/path`` asset spec."""
+    if os.path.isabs(spec):
+        return spec
+    return str(AssetResolver(None).resolve(spec).abspath())
+
+
+def _read(name: str, key: str, spec: str) -> bytes:
+    try:
+        path = resolve_path(spec)
+    except (ImportError, ValueError):
+        raise setting_error(
+            name, key, "names a package that cannot be imported",
+            "give a file path (use %(here)s in ini files) or package:path",
+        ) from None
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(_MAX_KEY_FILE_BYTES + 1)
+    except FileNotFoundError:
+        raise setting_error(
+            name, key, "names a file that does not exist",
+            "check the path; relative paths start from the current directory, so prefer "
+            "%(here)s/... in ini files",
+        ) from None
+    except IsADirectoryError:
+        raise setting_error(name, key, "names a directory, not a file", "give the file's path") from None
+    except OSError as exc:
+        raise setting_error(
+            name, key, f"names a file that cannot be read ({type(exc).__name__})",
+            "check the file's permissions for the user running the app",
+        ) from None
+    if len(data) > _MAX_KEY_FILE_BYTES:
+        raise setting_error(name, key, "names a file too large to be a key", "check the path")
+    return data
+
+
+def _secret(config: JWTConfig, environ: Mapping[str, str]) -> tuple[str, bytes]:
+    """The shared secret and the key it came from."""
+    if config.secret_env is not None:
+        value = environ.get(config.secret_env)
+        if value:
+            return "secret_env", value.encode("utf-8")
+        if config.secret is None and config.secret_file is None:
+            raise setting_error(
+                config.name, "secret_env",
+                "names an environment variable that is not set or is empty",
+                "export that variable with the secret before starting the app",
+            )
+    if config.secret_file is not None:
+        return "secret_file", _read(config.name, "secret_file", config.secret_file).strip()
+    assert config.secret is not None  # guaranteed by the parser
+    return "secret", config.secret.encode("utf-8")
+
+
+def _load_private(config: JWTConfig) -> PrivateKey:
+    assert config.private_key_file is not None
+    data = _read(config.name, "private_key_file", config.private_key_file)
+    password = (
+        config.private_key_passphrase.encode("utf-8")
+        if config.private_key_passphrase is not None
+        else None
+    )
+    try:
+        key = serialization.load_pem_private_key(data, password=password)
+    except TypeError:
+        if password is None:
+            raise setting_error(
+                config.name, "private_key_file", "is encrypted but no passphrase is set",
+                f"set jwt.{config.name}.private_key_passphrase",
+            ) from None
+        raise setting_error(
+            config.name, "private_key_passphrase", "is set but the key is not encrypted",
+            "remove the passphrase",
+        ) from None
+    except (ValueError, UnsupportedAlgorithm):
+        if password is not None:
+            raise setting_error(
+                config.name, "private_key_file",
+                "could not be read as a PEM private key with the given passphrase",
+                "check the file and jwt.{0}.private_key_passphrase".format(config.name),
+            ) from None
+        raise setting_error(
+            config.name, "private_key_file", "is not a PEM private key",
+            "give a file starting with '-----BEGIN PRIVATE KEY-----' (see `pjwt keygen`)",
+        ) from None
+    return _check_type(config, "private_key_file", key)  # type: ignore[return-value]
+
+
+def _load_public(config: JWTConfig, key_name: str, spec: str) -> PublicKey:
+    data = _read(config.name, key_name, spec)
+    try:
+        key = serialization.load_pem_public_key(data)
+    except (ValueError, UnsupportedAlgorithm):
+        raise setting_error(
+            config.name, key_name, "is not a PEM public key",
+            "give a file starting with '-----BEGIN PUBLIC KEY-----'",
+        ) from None
+    return _check_type(config, key_name, key)  # type: ignore[return-value]
+
+
+def _check_type(config: JWTConfig, key_name: str, key: Any) -> Any:
+    """The key's type, size and curve must suit the algorithm."""
+    alg = config.algorithm
+    if alg in RSA_ALGORITHMS:
+        if not isinstance(key, (rsa.RSAPrivateKey, rsa.RSAPublicKey)):
+            raise setting_error(config.name, key_name, f"is not an RSA key, as {alg} needs",
+                                "give an RSA key or change the algorithm")
+        if key.key_size < RSA_MIN_BITS:
+            raise setting_error(
+                config.name, key_name, f"is an RSA key under {RSA_MIN_BITS} bits (RFC 7518 §3.3)",
+                f"generate a key of {RSA_MIN_BITS} bits or more",
+            )
+    elif alg in EC_CURVES:
+        if not isinstance(key, (ec.EllipticCurvePrivateKey, ec.EllipticCurvePublicKey)):
+            raise setting_error(config.name, key_name, f"is not an EC key, as {alg} needs",
+                                "give an EC key or change the algorithm")
+        if key.curve.name != EC_CURVES[alg]:
+            raise setting_error(
+                config.name, key_name, f"is on a curve that {alg} does not use (RFC 7518 §3.4)",
+                f"{alg} needs a {EC_CURVES[alg]} key",
+            )
+    elif alg == EDDSA:
+        if not isinstance(key, (ed25519.Ed25519PrivateKey, ed25519.Ed25519PublicKey,
+                                ed448.Ed448PrivateKey, ed448.Ed448PublicKey)):
+            raise setting_error(config.name, key_name, "is not an Ed25519 or Ed448 key, as EdDSA needs",
+                                "give an Ed25519 key or change the algorithm")
+    return key
+
+
+def _public_bytes(key: PublicKey) -> bytes:
+    return key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _public_jwk(algorithm: str, key: PublicKey) -> dict[str, Any]:
+    jwk = dict(_ALGORITHMS[algorithm].to_jwk(key, as_dict=True))
+    return {k: jwk[k] for k in ("kty", "crv", "n", "e", "x", "y") if k in jwk}
+
+
+def jwk_thumbprint(jwk: Mapping[str, Any]) -> str:
+    """The RFC 7638 SHA-256 thumbprint of a public JWK."""
+    required = {"RSA": ("e", "kty", "n"), "EC": ("crv", "kty", "x", "y"), "OKP": ("crv", "kty", "x")}
+    members = {k: jwk[k] for k in required[jwk["kty"]]}
+    digest = hashlib.sha256(json.dumps(members, separators=(",", ":"), sort_keys=True).encode())
+    return _b64(digest.digest())
+
+
+def load_keys(config: JWTConfig, environ: Mapping[str, str] | None = None) -> KeySet:
+    """Read, check and prepare every key of ``config``. Call once, at start-up."""
+    environ = os.environ if environ is None else environ
+    algorithm = _ALGORITHMS[config.algorithm]
+    if config.hmac:
+        key_name, secret = _secret(config, environ)
+        check_hmac_secret(config.name, key_name, config.algorithm, secret)
+        current = algorithm.prepare_key(secret)
+        verification: dict[str | None, Any] = {None: current}
+        if config.kid is not None:
+            verification[config.kid] = current
+        for previous in config.previous_keys:
+            if previous.kid in verification:
+                raise setting_error(
+                    config.name, "previous_keys", "reuses the current key id",
+                    "give each retired key its own id",
+                )
+            old = _read(config.name, "previous_keys", previous.path).strip()
+            check_hmac_secret(config.name, "previous_keys", config.algorithm, old)
+            verification[previous.kid] = algorithm.prepare_key(old)
+        return KeySet(config.algorithm, config.kid, current, verification)
+
+    private = _load_private(config) if config.private_key_file is not None else None
+    public: PublicKey
+    if config.public_key_file is not None:
+        public = _load_public(config, "public_key_file", config.public_key_file)
+        if private is not None and _public_bytes(private.public_key()) != _public_bytes(public):
+            raise setting_error(
+                config.name, "public_key_file", "does not match private_key_file",
+                "give the public half of the private key, or remove public_key_file to "
+                "derive it",
+            )
+    else:
+        assert private is not None  # guaranteed by the parser
+        public = private.public_key()
+
+    current_jwk = _public_jwk(config.algorithm, public)
+    kid = config.kid if config.kid is not None else jwk_thumbprint(current_jwk)
+    verification = {None: algorithm.prepare_key(public), kid: algorithm.prepare_key(public)}
+    jwks = [{**current_jwk, "kid": kid, "use": "sig", "alg": config.algorithm}]
+    for previous in config.previous_keys:
+        if previous.kid in verification:
+            raise setting_error(
+                config.name, "previous_keys", "reuses the current key id",
+                "give each retired key its own id",
+            )
+        old = _load_public(config, "previous_keys", previous.path)
+        verification[previous.kid] = algorithm.prepare_key(old)
+        jwks.append({**_public_jwk(config.algorithm, old), "kid": previous.kid, "use": "sig",
+                     "alg": config.algorithm})
+    signing = algorithm.prepare_key(private) if private is not None else None
+    return KeySet(config.algorithm, kid, signing, verification, tuple(jwks))
+

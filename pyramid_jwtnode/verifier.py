@@ -1,0 +1,222 @@
+"""The strict checks that decide whether a token is accepted.
+
+A :class:`Verifier` parses the compact JWS itself, before any cryptography,
+and refuses everything the configuration did not ask for; the signature is
+checked with PyJWT's implementation of the *configured* algorithm and a key
+loaded at start-up; the claims are checked only after the signature holds.
+
+It closes the gaps PyJWT leaves (see SECURITY.md): the size of the token and
+its header is capped before decoding; ``alg`` must equal the configured one;
+``crit`` and ``b64`` are refused; ``typ`` is checked when configured; ``kid`` is
+an exact-match lookup among configured keys and ``jku``/``x5u``/``jwk``/``x5c``
+are never used; duplicate JSON member names, ``NaN``/``Infinity`` and
+non-object JSON are refused; ``exp``/``nbf``/``iat`` must be JSON numbers (not
+strings, not booleans) between 0 and 9999-12-31.
+
+Every refusal is an :class:`~pyramid_jwtnode.exceptions.InvalidTokenError`
+whose ``reason`` is a short code that is safe to log.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import math
+import re
+import time
+from collections.abc import Callable
+from typing import Any, Final
+
+from .exceptions import (
+    ExpiredTokenError,
+    ImmatureTokenError,
+    InvalidClaimError,
+    InvalidHeaderError,
+    InvalidSignatureError,
+    MalformedTokenError,
+    UnknownKeyError,
+)
+from .issuer import MAX_NUMERIC_DATE
+from .keys import KeySet
+from .settings import JWTConfig
+
+__all__ = ["Verifier", "MAX_HEADER_SEGMENT"]
+
+#: Longest base64url header segment we decode (a header holds alg, typ, kid).
+MAX_HEADER_SEGMENT: Final = 2048
+
+_SEGMENT: Final = re.compile(rb"[A-Za-z0-9_-]+")
+
+
+class _Duplicate(ValueError):
+    pass
+
+
+def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """``object_pairs_hook`` that refuses duplicate member names (RFC 7519 §4)."""
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        raise _Duplicate
+    return obj
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError("NaN and Infinity are not JSON")
+
+
+_decoder: Final = json.JSONDecoder(object_pairs_hook=_object, parse_constant=_no_constant)
+
+
+def _b64decode(segment: bytes) -> bytes:
+    """Strict unpadded base64url: canonical encodings only."""
+    if len(segment) % 4 == 1:
+        raise MalformedTokenError("bad_base64")
+    try:
+        data = base64.urlsafe_b64decode(segment + b"=" * (-len(segment) % 4))
+    except (binascii.Error, ValueError):
+        raise MalformedTokenError("bad_base64") from None
+    if base64.urlsafe_b64encode(data).rstrip(b"=") != segment:
+        raise MalformedTokenError("bad_base64")  # non-zero trailing bits
+    return data
+
+
+def _json_object(segment: bytes, part: str) -> dict[str, Any]:
+    try:
+        text = _b64decode(segment).decode("utf-8")
+        value = _decoder.decode(text)
+    except _Duplicate:
+        raise MalformedTokenError(f"duplicate_{part}_member") from None
+    except RecursionError:
+        raise MalformedTokenError(f"deep_{part}") from None
+    except ValueError:  # JSONDecodeError, UnicodeDecodeError, int too long
+        raise MalformedTokenError(f"bad_{part}_json") from None
+    if not isinstance(value, dict):
+        raise MalformedTokenError(f"{part}_not_object")
+    return value
+
+
+def _media_type(value: str) -> str:
+    value = value.lower()
+    return value[len("application/"):] if value.startswith("application/") else value
+
+
+def _numeric_date(claims: dict[str, Any], name: str) -> float | None:
+    if name not in claims:
+        return None
+    value = claims[name]
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not math.isfinite(value)
+        or not 0 <= value <= MAX_NUMERIC_DATE
+    ):
+        raise InvalidClaimError(f"{name}_not_numeric_date")
+    return value
+
+
+class Verifier:
+    """Verifies tokens for one config; safe to share between threads."""
+
+    def __init__(
+        self, config: JWTConfig, keys: KeySet, *, clock: Callable[[], float] = time.time
+    ) -> None:
+        self.config = config
+        self._clock = clock
+        self._algorithm = config.algorithm
+        self._check = keys.algorithm_object.verify
+        self._keys = dict(keys.verification_keys)
+        self._max_bytes = config.max_token_bytes
+        self._typ = _media_type(config.typ) if config.typ is not None else None
+        self._leeway = config.leeway
+        self._issuer = config.issuer
+        self._audience = frozenset(config.audience)
+
+    def verify(self, token: str | bytes) -> dict[str, Any]:
+        """The token's claims, or an ``InvalidTokenError`` saying why not."""
+        if isinstance(token, str):
+            if len(token) > self._max_bytes:
+                raise MalformedTokenError("too_large")
+            try:
+                raw = token.encode("ascii")
+            except UnicodeEncodeError:
+                raise MalformedTokenError("not_ascii") from None
+        elif isinstance(token, bytes):
+            raw = token
+        else:
+            raise MalformedTokenError("not_text")
+        if len(raw) > self._max_bytes:
+            raise MalformedTokenError("too_large")
+        parts = raw.split(b".")
+        if len(parts) != 3:
+            raise MalformedTokenError("segments")
+        header_b64, payload_b64, signature_b64 = parts
+        if not signature_b64:
+            raise InvalidSignatureError("empty_signature")
+        if len(header_b64) > MAX_HEADER_SEGMENT:
+            raise MalformedTokenError("header_too_large")
+        for segment in parts:
+            if not _SEGMENT.fullmatch(segment):
+                raise MalformedTokenError("bad_base64")
+
+        header = _json_object(header_b64, "header")
+        key = self._key_for(header)
+        signature = _b64decode(signature_b64)
+        if not self._check(header_b64 + b"." + payload_b64, key, signature):
+            raise InvalidSignatureError("bad_signature")
+
+        claims = _json_object(payload_b64, "payload")
+        self._check_claims(claims)
+        return claims
+
+    def _key_for(self, header: dict[str, Any]) -> Any:
+        """Check the header against the configuration and pick the key."""
+        alg = header.get("alg")
+        if alg != self._algorithm:
+            raise InvalidHeaderError("alg_missing" if alg is None else "alg_not_allowed")
+        if "crit" in header:
+            raise InvalidHeaderError("crit")
+        if "b64" in header and header["b64"] is not True:
+            raise InvalidHeaderError("b64")
+        if self._typ is not None:
+            typ = header.get("typ")
+            if not isinstance(typ, str) or _media_type(typ) != self._typ:
+                raise InvalidHeaderError("typ")
+        if "kid" not in header:
+            return self._keys[None]
+        kid = header["kid"]
+        if not isinstance(kid, str) or kid not in self._keys:
+            raise UnknownKeyError("unknown_kid")
+        return self._keys[kid]
+
+    def _check_claims(self, claims: dict[str, Any]) -> None:
+        now = self._clock()
+        leeway = self._leeway
+        exp = _numeric_date(claims, "exp")
+        if exp is None:
+            raise InvalidClaimError("exp_missing")
+        if now >= exp + leeway:
+            raise ExpiredTokenError("expired")
+        nbf = _numeric_date(claims, "nbf")
+        if nbf is not None and now + leeway < nbf:
+            raise ImmatureTokenError("nbf_future")
+        iat = _numeric_date(claims, "iat")
+        if iat is not None and iat > now + leeway:
+            raise ImmatureTokenError("iat_future")
+        if "sub" in claims and not isinstance(claims["sub"], str):
+            raise InvalidClaimError("sub_not_string")
+        if self._issuer is not None:
+            iss = claims.get("iss")
+            if not isinstance(iss, str) or iss != self._issuer:
+                raise InvalidClaimError("iss_missing" if iss is None else "iss_mismatch")
+        if self._audience:
+            aud = claims.get("aud")
+            if aud is None:
+                raise InvalidClaimError("aud_missing")
+            values = [aud] if isinstance(aud, str) else aud
+            if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+                raise InvalidClaimError("aud_not_string")
+            if self._audience.isdisjoint(values):
+                raise InvalidClaimError("aud_mismatch")
+        elif "aud" in claims:
+            raise InvalidClaimError("aud_unexpected")  # RFC 7519 §4.1.3

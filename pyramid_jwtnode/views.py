@@ -1,0 +1,108 @@
+"""The token view: HTTP in, a signed token out (RFC 6749 §5.1), nothing else."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from pyramid.httpexceptions import HTTPException, HTTPMethodNotAllowed
+from pyramid.request import Request
+from pyramid.response import Response
+
+from .exceptions import IssueError
+from .issuer import IssuedToken, Issuer
+
+__all__ = ["TokenView", "MethodNotAllowedView", "json_response", "token_body"]
+
+log = logging.getLogger("pyramid_jwtnode")
+
+PayloadCallable = Callable[[Request], Any]
+ResponseCallable = Callable[[Request, IssuedToken], Mapping[str, Any]]
+
+#: RFC 6749 §5.1: token responses must not be cached.
+NO_STORE: tuple[tuple[str, str], ...] = (("Cache-Control", "no-store"), ("Pragma", "no-cache"))
+
+
+def json_response(body: Mapping[str, Any], status: int = 200, headers: Any = ()) -> Response:
+    """A JSON response that caches and proxies may not store."""
+    response = Response(
+        body=json.dumps(body, separators=(",", ":")).encode("utf-8"),
+        status=status,
+        content_type="application/json",
+        charset=None,
+    )
+    response.headers.update(NO_STORE)
+    response.headers.update(headers)
+    return response
+
+
+def token_body(request: Request, issued: IssuedToken) -> dict[str, Any]:
+    """The RFC 6749 §5.1 body: ``access_token``, ``token_type``, ``expires_in``."""
+    return {"access_token": issued.token, "token_type": "Bearer", "expires_in": issued.expires_in}
+
+
+def _server_error() -> Response:
+    return json_response(
+        {"error": "server_error", "error_description": "The token could not be issued."},
+        status=500,
+    )
+
+
+class TokenView:
+    """Calls the payload callable, signs its result, answers with the token.
+
+    Built when the directive is called and bound to its config's issuer when
+    the configuration is committed, so nothing is looked up per request.
+    """
+
+    def __init__(
+        self,
+        jwt_config: str,
+        payload: PayloadCallable,
+        response: ResponseCallable | None = None,
+    ) -> None:
+        self.jwt_config = jwt_config
+        self.payload = payload
+        self.response = response or token_body
+        self.issuer: Issuer | None = None
+
+    def bind(self, issuer: Issuer) -> None:
+        self.issuer = issuer
+
+    def __call__(self, request: Request) -> Response:
+        issuer = self.issuer
+        if issuer is None:  # only before commit, i.e. never under a WSGI server
+            raise RuntimeError("TokenView used before the configuration was committed")
+        try:
+            payload = self.payload(request)
+        except HTTPException:
+            raise
+        except Exception:
+            log.exception("jwt config %s: payload callable raised (payload_error)", self.jwt_config)
+            return _server_error()
+        if isinstance(payload, Response):
+            return payload
+        try:
+            issued = issuer.issue(payload)
+            body = self.response(request, issued)
+            return json_response(body)
+        except HTTPException:
+            raise
+        except IssueError as exc:
+            log.error("jwt config %s: token not issued (issue_error): %s", self.jwt_config, exc)
+            return _server_error()
+        except Exception:
+            log.exception("jwt config %s: response callable failed (response_error)", self.jwt_config)
+            return _server_error()
+
+
+class MethodNotAllowedView:
+    """405 with ``Allow`` for every other method on a token route."""
+
+    def __init__(self, allowed: tuple[str, ...]) -> None:
+        self.allow = ", ".join(allowed)
+
+    def __call__(self, request: Request) -> Response:
+        return HTTPMethodNotAllowed(headers={"Allow": self.allow})
