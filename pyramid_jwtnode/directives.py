@@ -55,8 +55,8 @@ def get_jwt_node(registry: Registry, name: str | None = None) -> JWTNode:
         return nodes[name]
     except KeyError:
         raise LookupError(
-            f"no jwt config named {name!r} (registered: {', '.join(sorted(nodes)) or 'none'}); "
-            f"list it in {CONFIGS_KEY} or declare it with config.add_jwt_config"
+            f"no jwt config named {name!r} (registered: {', '.join(sorted(nodes)) or 'none'}). "
+            f"Fix: list it in {CONFIGS_KEY} or declare it with config.add_jwt_config"
         ) from None
 
 

@@ -37,6 +37,7 @@ __all__ = [
     "configs_from_settings",
     "check_hmac_secret",
     "setting_error",
+    "reference_markdown",
 ]
 
 PREFIX: Final = "jwt."
@@ -584,3 +585,17 @@ def configs_from_settings(settings: Mapping[str, Any]) -> dict[str, dict[str, An
             )
         grouped[config_name][key] = value
     return grouped
+
+
+def reference_markdown() -> str:
+    """The settings reference as a Markdown table (the README holds this verbatim)."""
+    rows = ["| key `jwt.<name>.…` | type | default | meaning |", "|---|---|---|---|"]
+    for s in SETTINGS:
+        if s.required:
+            default = "**required**"
+        elif s.default in (None, ()):
+            default = "–"
+        else:
+            default = f"`{str(s.default).lower() if isinstance(s.default, bool) else s.default}`"
+        rows.append(f"| `{s.key}` | {s.type} | {default} | {s.doc} |")
+    return "\n".join(rows) + "\n"

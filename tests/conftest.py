@@ -1,0 +1,94 @@
+"""Shared fixtures: key files made once per session, a fixed clock, app builders."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+from pyramid.config import Configurator
+from webtest import TestApp
+
+#: A fixed "now" for every test that depends on time: 2026-01-01T00:00:00Z.
+NOW = 1767225600
+
+HS256_SECRET = "test-secret-that-is-at-least-32-bytes-long!"
+HS384_SECRET = "x" * 48
+HS512_SECRET = "y" * 64
+
+
+class Clock:
+    """A settable clock: ``clock()`` returns ``clock.now``."""
+
+    def __init__(self, now: float = NOW) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@dataclasses.dataclass
+class KeyPair:
+    private: Path
+    public: Path
+    private_key: Any
+
+
+def _write_pair(directory: Path, stem: str, key: Any, password: bytes | None = None) -> KeyPair:
+    encryption = (
+        serialization.BestAvailableEncryption(password)
+        if password
+        else serialization.NoEncryption()
+    )
+    private = directory / f"{stem}.pem"
+    public = directory / f"{stem}.pub"
+    private.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption)
+    )
+    public.write_bytes(
+        key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+    )
+    return KeyPair(private, public, key)
+
+
+@pytest.fixture(scope="session")
+def keys(tmp_path_factory: pytest.TempPathFactory) -> dict[str, KeyPair]:
+    """Key pairs on disk: rsa, rsa2 (rotation), rsa1024, p256, p256b, p384, p521, ed25519, encrypted."""
+    d = tmp_path_factory.mktemp("keys")
+    rsa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return {
+        "rsa": _write_pair(d, "rsa", rsa_key),
+        "rsa2": _write_pair(d, "rsa2", rsa.generate_private_key(public_exponent=65537, key_size=2048)),
+        "rsa1024": _write_pair(d, "rsa1024", rsa.generate_private_key(public_exponent=65537, key_size=1024)),
+        "p256": _write_pair(d, "p256", ec.generate_private_key(ec.SECP256R1())),
+        "p256b": _write_pair(d, "p256b", ec.generate_private_key(ec.SECP256R1())),
+        "p384": _write_pair(d, "p384", ec.generate_private_key(ec.SECP384R1())),
+        "p521": _write_pair(d, "p521", ec.generate_private_key(ec.SECP521R1())),
+        "ed25519": _write_pair(d, "ed25519", ed25519.Ed25519PrivateKey.generate()),
+        "encrypted": _write_pair(d, "encrypted", rsa_key, password=b"correct horse"),
+    }
+
+
+@pytest.fixture
+def make_app() -> Iterator[Callable[..., TestApp]]:
+    """Build a TestApp from settings and a function that configures the Configurator."""
+
+    def build(settings: dict[str, Any] | None = None, setup: Callable[[Configurator], None] | None = None) -> TestApp:
+        with Configurator(settings=settings or {}) as config:
+            config.include("pyramid_jwtnode")
+            if setup is not None:
+                setup(config)
+        return TestApp(config.make_wsgi_app())
+
+    yield build

@@ -1,0 +1,170 @@
+"""Layer 3: the token view over HTTP, through webtest.TestApp."""
+
+from __future__ import annotations
+
+import datetime
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import jwt
+import pytest
+from pyramid.config import Configurator
+from pyramid.httpexceptions import HTTPFound, HTTPUnauthorized
+from webtest import TestApp
+
+from .conftest import HS256_SECRET, NOW, Clock
+
+Build = Callable[..., TestApp]
+
+
+def app_with(make_app: Build, payload: Any, clock: Clock | None = None, **view: Any) -> TestApp:
+    def setup(config: Configurator) -> None:
+        config.add_jwt_config("main", algorithm="HS256", secret=HS256_SECRET, expires_in=900,
+                              clock=clock or Clock())
+        config.add_jwt_token_view("/token", jwt_config="main", payload=payload, **view)
+
+    return make_app(setup=setup)
+
+
+def decode(token: str) -> dict[str, Any]:
+    return jwt.decode(token, HS256_SECRET, algorithms=["HS256"],
+                      options={"verify_exp": False, "verify_iat": False})
+
+
+def test_success_body_and_headers(make_app: Build) -> None:
+    res = app_with(make_app, lambda r: {"sub": "alice"}).post("/token", status=200)
+    assert res.content_type == "application/json"
+    assert res.headers["Cache-Control"] == "no-store"
+    assert res.headers["Pragma"] == "no-cache"
+    assert set(res.json) == {"access_token", "token_type", "expires_in"}
+    assert res.json["token_type"] == "Bearer"
+    assert res.json["expires_in"] == 900
+    claims = decode(res.json["access_token"])
+    assert claims["sub"] == "alice"
+    assert claims["iat"] == NOW and claims["exp"] == NOW + 900
+
+
+def test_fixed_clock_moves(make_app: Build) -> None:
+    clock = Clock()
+    app = app_with(make_app, lambda r: {}, clock=clock)
+    clock.now = NOW + 123
+    assert decode(app.post("/token").json["access_token"])["iat"] == NOW + 123
+
+
+def test_payload_sees_the_request(make_app: Build) -> None:
+    app = app_with(make_app, lambda r: {"sub": r.params["user"]})
+    assert decode(app.post("/token", {"user": "dave"}).json["access_token"])["sub"] == "dave"
+
+
+def test_wrong_method_is_405_with_allow(make_app: Build) -> None:
+    res = app_with(make_app, lambda r: {}).get("/token", status=405)
+    assert res.headers["Allow"] == "POST"
+
+
+def test_get_route_allows_get_and_head(make_app: Build) -> None:
+    app = app_with(make_app, lambda r: {}, request_method="GET")
+    app.get("/token", status=200)
+    assert app.post("/token", status=405).headers["Allow"] == "GET, HEAD"
+
+
+def test_http_exception_from_payload_passes_through(make_app: Build) -> None:
+    def payload(request: Any) -> Any:
+        raise HTTPUnauthorized(headers={"WWW-Authenticate": 'Basic realm="login"'})
+
+    res = app_with(make_app, payload).post("/token", status=401)
+    assert res.headers["WWW-Authenticate"] == 'Basic realm="login"'
+    assert "access_token" not in res.text
+
+
+def test_response_returned_by_payload_passes_through(make_app: Build) -> None:
+    res = app_with(make_app, lambda r: HTTPFound(location="/login")).post("/token", status=302)
+    assert res.headers["Location"].endswith("/login")
+
+
+def test_payload_that_crashes_is_a_logged_500(make_app: Build, caplog: pytest.LogCaptureFixture) -> None:
+    def payload(request: Any) -> Any:
+        raise RuntimeError("database password is hunter2")
+
+    with caplog.at_level(logging.ERROR, logger="pyramid_jwtnode"):
+        res = app_with(make_app, payload).post("/token", status=500)
+    assert res.json == {"error": "server_error", "error_description": "The token could not be issued."}
+    assert res.headers["Cache-Control"] == "no-store"
+    assert "hunter2" not in res.text and "Traceback" not in res.text
+    assert "payload_error" in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("payload", "logged"),
+    [
+        ({"when": datetime.date(2026, 1, 1)}, "date"),
+        (["not", "a", "mapping"], "mapping"),
+        ({"exp": 1}, "exp"),
+        ({"sub": 42}, "sub"),
+    ],
+    ids=["not-json", "not-mapping", "registered-claim", "sub-not-string"],
+)
+def test_payload_that_cannot_be_signed_is_a_logged_500(
+    make_app: Build, caplog: pytest.LogCaptureFixture, payload: Any, logged: str
+) -> None:
+    with caplog.at_level(logging.ERROR, logger="pyramid_jwtnode"):
+        res = app_with(make_app, lambda r: payload).post("/token", status=500)
+    assert "access_token" not in res.text and "eyJ" not in res.text
+    assert "issue_error" in caplog.text and logged in caplog.text
+    assert HS256_SECRET not in caplog.text
+
+
+def test_response_callable_shapes_the_body(make_app: Build) -> None:
+    def recipe_body(request: Any, issued: Any) -> dict[str, str]:
+        return {"access_token": issued.token}
+
+    res = app_with(make_app, lambda r: {}, response=recipe_body).post("/token", status=200)
+    assert set(res.json) == {"access_token"}
+    assert res.headers["Cache-Control"] == "no-store"
+
+
+def test_response_callable_that_crashes(make_app: Build, caplog: pytest.LogCaptureFixture) -> None:
+    def broken(request: Any, issued: Any) -> Any:
+        raise KeyError("boom")
+
+    with caplog.at_level(logging.ERROR, logger="pyramid_jwtnode"):
+        res = app_with(make_app, lambda r: {}, response=broken).post("/token", status=500)
+    assert "eyJ" not in res.text
+    assert "response_error" in caplog.text
+
+
+def test_token_view_ignores_a_default_permission(make_app: Build) -> None:
+    from pyramid.authorization import ACLHelper
+
+    class DenyAll:
+        def identity(self, request: Any) -> None:
+            return None
+
+        def authenticated_userid(self, request: Any) -> None:
+            return None
+
+        def permits(self, request: Any, context: Any, permission: str) -> Any:
+            return ACLHelper().permits(context, [], permission)
+
+    def setup(config: Configurator) -> None:
+        config.set_security_policy(DenyAll())
+        config.set_default_permission("view")
+        config.add_jwt_config("main", algorithm="HS256", secret=HS256_SECRET, expires_in=60)
+        config.add_jwt_token_view("/token", jwt_config="main", payload=lambda r: {})
+
+    make_app(setup=setup).post("/token", status=200)
+
+
+def test_token_route_from_ini(make_app: Build) -> None:
+    settings = {
+        "jwt.configs": "main",
+        "jwt.main.algorithm": "HS512",
+        "jwt.main.secret": "z" * 64,
+        "jwt.main.expires_in": "60",
+        "jwt.main.token_route": "/auth/token",
+        "jwt.main.payload": "example_app:recipe_payload",
+        "jwt.main.claims_key": "data",
+    }
+    res = make_app(settings).post("/auth/token", status=200)
+    claims = jwt.decode(res.json["access_token"], "z" * 64, algorithms=["HS512"])
+    assert claims["data"]["name"] == "CYber Group Inc."
