@@ -13,10 +13,15 @@ from pyramid.interfaces import PHASE1_CONFIG
 
 from .directives import (
     add_jwt_config,
+    add_jwt_jwks_view,
     add_jwt_token_view,
+    add_jwt_verify_view,
     configure_from_settings,
     create_jwt,
     get_jwt_node,
+    jwt_claims,
+    make_jwt_security_policy,
+    set_jwt_security_policy,
 )
 from .exceptions import (
     ExpiredTokenError,
@@ -33,6 +38,7 @@ from .exceptions import (
 from .issuer import IssuedToken, Issuer
 from .keys import KeySet, load_keys
 from .node import JWTNode, build_node
+from .policy import JWTSecurityPolicy
 from .settings import SETTINGS, JWTConfig, parse_config
 from .verifier import Verifier
 
@@ -41,8 +47,13 @@ __all__ = [
     "includeme",
     "add_jwt_config",
     "add_jwt_token_view",
+    "add_jwt_jwks_view",
+    "add_jwt_verify_view",
+    "make_jwt_security_policy",
+    "set_jwt_security_policy",
     "get_jwt_node",
     "create_jwt",
+    "jwt_claims",
     # plain objects
     "JWTConfig",
     "SETTINGS",
@@ -52,6 +63,7 @@ __all__ = [
     "Issuer",
     "IssuedToken",
     "Verifier",
+    "JWTSecurityPolicy",
     "JWTNode",
     "build_node",
     # errors
@@ -72,5 +84,10 @@ def includeme(config: Configurator) -> None:
     """Add the directives and request methods; declare the ini-listed configs at commit."""
     config.add_directive("add_jwt_config", add_jwt_config)
     config.add_directive("add_jwt_token_view", add_jwt_token_view)
+    config.add_directive("add_jwt_jwks_view", add_jwt_jwks_view)
+    config.add_directive("add_jwt_verify_view", add_jwt_verify_view)
+    config.add_directive("make_jwt_security_policy", make_jwt_security_policy)
+    config.add_directive("set_jwt_security_policy", set_jwt_security_policy)
     config.add_request_method(create_jwt, "create_jwt")
+    config.add_request_method(jwt_claims, "jwt_claims", reify=True)
     config.action(None, functools.partial(configure_from_settings, config), order=PHASE1_CONFIG)

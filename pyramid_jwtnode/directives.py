@@ -10,7 +10,7 @@ file, is a :class:`~pyramid.exceptions.ConfigurationConflictError`.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from pyramid.config import Configurator
@@ -22,15 +22,35 @@ from pyramid.security import NO_PERMISSION_REQUIRED
 from zope.interface import Interface
 
 from .node import JWTNode, build_node
-from .settings import CONFIGS_KEY, configs_from_settings, parse_config
-from .views import MethodNotAllowedView, PayloadCallable, ResponseCallable, TokenView
+from .policy import JWTSecurityPolicy
+from .settings import (
+    CONFIGS_KEY,
+    SECURITY_POLICY_KEY,
+    configs_from_settings,
+    parse_config,
+    security_policy_from_settings,
+)
+from .views import (
+    JWKSView,
+    MethodNotAllowedView,
+    PayloadCallable,
+    ResponseCallable,
+    TokenView,
+    VerifyView,
+)
 
 __all__ = [
     "IJWTNodes",
+    "IJWTPolicies",
     "add_jwt_config",
     "add_jwt_token_view",
+    "add_jwt_jwks_view",
+    "add_jwt_verify_view",
+    "make_jwt_security_policy",
+    "set_jwt_security_policy",
     "get_jwt_node",
     "create_jwt",
+    "jwt_claims",
     "configure_from_settings",
 ]
 
@@ -39,6 +59,10 @@ _DECLARED = "pyramid_jwtnode.declared"
 
 class IJWTNodes(Interface):
     """Marker for the registry utility mapping config names to :class:`JWTNode`."""
+
+
+class IJWTPolicies(Interface):
+    """Marker for the registry utility listing the bound :class:`JWTSecurityPolicy` objects."""
 
 
 def get_jwt_node(registry: Registry, name: str | None = None) -> JWTNode:
@@ -58,6 +82,39 @@ def get_jwt_node(registry: Registry, name: str | None = None) -> JWTNode:
             f"no jwt config named {name!r} (registered: {', '.join(sorted(nodes)) or 'none'}). "
             f"Fix: list it in {CONFIGS_KEY} or declare it with config.add_jwt_config"
         ) from None
+
+
+def _bound_node(registry: Registry, name: str, what: str, *, issue: bool = False) -> JWTNode:
+    """The ready config a registration refers to, or a ConfigurationError saying why not."""
+    try:
+        node = get_jwt_node(registry, name)
+    except LookupError as exc:
+        raise ConfigurationError(f"{what}: {exc}") from None
+    if issue and node.issuer is None:
+        raise ConfigurationError(
+            f"{what}: jwt config {name!r} has no private key, so it cannot issue tokens. "
+            f"Fix: set jwt.{name}.private_key_file."
+        )
+    return node
+
+
+def _add_route_view(
+    config: Configurator,
+    route_name: str,
+    pattern: str,
+    view: Callable[..., Any],
+    request_method: str,
+    **view_options: Any,
+) -> None:
+    """A route answered by ``view`` for one method and by a 405 with ``Allow`` for the rest."""
+    method = request_method.upper()
+    allowed = ("GET", "HEAD") if method == "GET" else (method,)
+    view_options.setdefault("permission", NO_PERMISSION_REQUIRED)
+    config.add_route(route_name, pattern)
+    config.add_view(view, route_name=route_name, request_method=method, **view_options)
+    config.add_view(
+        MethodNotAllowedView(allowed), route_name=route_name, permission=NO_PERMISSION_REQUIRED
+    )
 
 
 def _declare(
@@ -90,13 +147,18 @@ def _declare(
     config.action(("jwt-config", name), register, introspectables=(intr,), order=PHASE1_CONFIG)
     if parsed.token_route is not None:
         assert parsed.payload is not None  # the parser requires it with token_route
-        config.add_jwt_token_view(  # type: ignore[attr-defined]
+        add_jwt_token_view(
+            config,
             parsed.token_route,
             jwt_config=name,
             payload=parsed.payload,
             request_method=parsed.token_route_method,
             response=parsed.response,
         )
+    if parsed.jwks_route is not None:
+        add_jwt_jwks_view(config, parsed.jwks_route, jwt_config=name)
+    if parsed.verify_route is not None:
+        add_jwt_verify_view(config, parsed.verify_route, jwt_config=name)
 
 
 def add_jwt_config(
@@ -118,8 +180,12 @@ def add_jwt_config(
 
 def configure_from_settings(config: Configurator) -> None:
     """Declare every config listed in ``jwt.configs``; run as an action by includeme."""
-    for name, raw in configs_from_settings(config.get_settings()).items():
+    settings = config.get_settings()
+    for name, raw in configs_from_settings(settings).items():
         _declare(config, name, raw, f"{CONFIGS_KEY} in the application settings", time.time)
+    policy_config = security_policy_from_settings(settings)
+    if policy_config is not None:
+        set_jwt_security_policy(config, policy_config)
     if not config.registry.get(_DECLARED):
         raise ConfigurationError(
             "pyramid_jwtnode is included but declares no jwt config. Fix: list names in "
@@ -154,37 +220,22 @@ def add_jwt_token_view(
                 f"add_jwt_token_view({route_name!r}): {key} is not callable. Fix: pass a "
                 f"function, e.g. {key}(request)."
             )
-    method = request_method.upper()
-    allowed = ("GET", "HEAD") if method == "GET" else (method,)
     view = TokenView(jwt_config, payload_callable, response_callable)
-    view_options.setdefault("permission", NO_PERMISSION_REQUIRED)
-
-    config.add_route(route_name, pattern)
-    config.add_view(view, route_name=route_name, request_method=method, **view_options)
-    config.add_view(
-        MethodNotAllowedView(allowed), route_name=route_name, permission=NO_PERMISSION_REQUIRED
-    )
+    _add_route_view(config, route_name, pattern, view, request_method, **view_options)
 
     intr = config.introspectable(
         "jwt token views", route_name, f"jwt token view {pattern}", "jwt token view"
     )
     intr["pattern"] = pattern
     intr["jwt_config"] = jwt_config
-    intr["request_method"] = method
+    intr["request_method"] = request_method.upper()
     intr.relate("jwt configs", jwt_config)
     intr.relate("routes", route_name)
     registry = config.registry
 
     def bind() -> None:
-        try:
-            node = get_jwt_node(registry, jwt_config)
-        except LookupError as exc:
-            raise ConfigurationError(f"add_jwt_token_view({pattern!r}): {exc}") from None
-        if node.issuer is None:
-            raise ConfigurationError(
-                f"add_jwt_token_view({pattern!r}): jwt config {jwt_config!r} has no private "
-                f"key, so it cannot issue tokens. Fix: set jwt.{jwt_config}.private_key_file."
-            )
+        node = _bound_node(registry, jwt_config, f"add_jwt_token_view({pattern!r})", issue=True)
+        assert node.issuer is not None
         view.bind(node.issuer)
 
     config.action(("jwt-token-view", route_name), bind, introspectables=(intr,))
@@ -201,3 +252,111 @@ def create_jwt(
     if node.issuer is None:
         raise LookupError(f"jwt config {node.name!r} has no private key: it cannot issue tokens")
     return node.issuer.issue(claims, expires_in=expires_in).token
+
+
+def add_jwt_jwks_view(
+    config: Configurator,
+    pattern: str,
+    jwt_config: str | Sequence[str],
+    route_name: str | None = None,
+) -> None:
+    """Serve the public keys of one or more asymmetric configs as a JWK Set at ``pattern``."""
+    names = (jwt_config,) if isinstance(jwt_config, str) else tuple(jwt_config)
+    route_name = route_name or f"jwt.{'+'.join(names)}.jwks"
+    view = JWKSView(names)
+    _add_route_view(config, route_name, pattern, view, "GET")
+    intr = config.introspectable("jwt jwks views", route_name, f"jwt jwks view {pattern}",
+                                 "jwt jwks view")
+    intr["pattern"] = pattern
+    intr["jwt_configs"] = names
+    for name in names:
+        intr.relate("jwt configs", name)
+    registry = config.registry
+
+    def bind() -> None:
+        jwks: list[Mapping[str, Any]] = []
+        for name in names:
+            node = _bound_node(registry, name, f"add_jwt_jwks_view({pattern!r})")
+            if node.config.hmac:
+                raise ConfigurationError(
+                    f"add_jwt_jwks_view({pattern!r}): jwt config {name!r} uses "
+                    f"{node.config.algorithm}, a shared secret that must never be published. "
+                    "Fix: serve JWKS for RS/PS/ES/EdDSA configs only."
+                )
+            jwks.extend(node.keys.public_jwks)
+        view.bind(jwks)
+
+    config.action(("jwt-jwks-view", route_name), bind, introspectables=(intr,))
+
+
+def make_jwt_security_policy(config: Configurator, jwt_config: str) -> JWTSecurityPolicy:
+    """A bearer-token security policy for ``jwt_config``, bound when the configuration commits.
+
+    It is not installed: pass it to ``config.set_security_policy`` yourself, or
+    wrap it in a policy of your own (see the README on composing policies).
+    ``request.jwt_claims`` consults every policy made this way.
+    """
+    policy = JWTSecurityPolicy(name=jwt_config)
+    registry = config.registry
+    intr = config.introspectable("jwt security policies", jwt_config,
+                                 f"jwt security policy {jwt_config!r}", "jwt security policy")
+    intr["jwt_config"] = jwt_config
+    intr.relate("jwt configs", jwt_config)
+
+    def bind() -> None:
+        policy.bind(_bound_node(registry, jwt_config, f"jwt security policy for {jwt_config!r}"))
+        policies = registry.queryUtility(IJWTPolicies)
+        if policies is None:
+            policies = []
+            registry.registerUtility(policies, IJWTPolicies)
+        policies.append(policy)
+
+    config.action(("jwt-security-policy", jwt_config), bind, introspectables=(intr,))
+    return policy
+
+
+def set_jwt_security_policy(config: Configurator, jwt_config: str) -> JWTSecurityPolicy:
+    """Install a bearer-token policy for ``jwt_config`` and its RFC 6750 forbidden view.
+
+    From the ini file: ``jwt.security_policy = <name>``.
+    """
+    policy = make_jwt_security_policy(config, jwt_config)
+    config.set_security_policy(policy)
+    config.add_forbidden_view(policy.challenge)
+    return policy
+
+
+def add_jwt_verify_view(
+    config: Configurator,
+    pattern: str,
+    jwt_config: str,
+    route_name: str | None = None,
+) -> None:
+    """The recipe's *validate* mode at ``pattern``: the claims of a valid bearer token, else 401/400."""
+    route_name = route_name or f"jwt.{jwt_config}.verify"
+    policy = JWTSecurityPolicy(name=jwt_config)
+    _add_route_view(config, route_name, pattern, VerifyView(policy), "GET")
+    intr = config.introspectable("jwt verify views", route_name, f"jwt verify view {pattern}",
+                                 "jwt verify view")
+    intr["pattern"] = pattern
+    intr["jwt_config"] = jwt_config
+    intr.relate("jwt configs", jwt_config)
+    registry = config.registry
+
+    def bind() -> None:
+        policy.bind(_bound_node(registry, jwt_config, f"add_jwt_verify_view({pattern!r})"))
+
+    config.action(("jwt-verify-view", route_name), bind, introspectables=(intr,))
+
+
+def jwt_claims(request: Request) -> dict[str, Any] | None:
+    """``request.jwt_claims``: the verified claims of the request's bearer token, or ``None``.
+
+    Every policy made by ``make_jwt_security_policy``/``set_jwt_security_policy``
+    is asked in turn; the first that verifies the token wins.
+    """
+    for policy in request.registry.queryUtility(IJWTPolicies) or ():
+        claims = policy.verified_claims(request)
+        if claims is not None:
+            return claims
+    return None

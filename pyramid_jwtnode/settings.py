@@ -35,6 +35,8 @@ __all__ = [
     "PreviousKey",
     "parse_config",
     "configs_from_settings",
+    "security_policy_from_settings",
+    "SECURITY_POLICY_KEY",
     "check_hmac_secret",
     "setting_error",
     "reference_markdown",
@@ -42,6 +44,8 @@ __all__ = [
 
 PREFIX: Final = "jwt."
 CONFIGS_KEY: Final = "jwt.configs"
+SECURITY_POLICY_KEY: Final = "jwt.security_policy"
+_GLOBAL_KEYS: Final = frozenset({CONFIGS_KEY, SECURITY_POLICY_KEY})
 
 #: Claims the issuer sets from configuration; a payload may not carry them.
 REGISTERED_CLAIMS: Final = frozenset({"iat", "exp", "nbf", "iss", "aud", "jti"})
@@ -188,6 +192,26 @@ def _route_pattern(value: Any) -> str | None:
     text = _text(value)
     if text is not None and (not text.startswith("/") or any(c.isspace() for c in text)):
         raise _Invalid("must be a URL path starting with /", "give e.g. /jwt/generate")
+    return text
+
+
+def _claim_path(value: Any) -> str | None:
+    text = _text(value)
+    if text is not None and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_:-]*(\.[A-Za-z_][A-Za-z0-9_:-]*)*", text):
+        raise _Invalid(
+            "must be a claim name, or a dotted path into nested claims",
+            "give e.g. sub, roles or data.email",
+        )
+    return text
+
+
+_REALM_RE: Final = re.compile(r'[\x20-\x21\x23-\x5b\x5d-\x7e]{1,128}')  # printable ASCII but '"' and backslash
+
+
+def _realm(value: Any) -> str | None:
+    text = _text(value)
+    if text is not None and not _REALM_RE.fullmatch(text):
+        raise _Invalid("must be printable ASCII without quotes or backslashes", "give e.g. api")
     return text
 
 
@@ -339,6 +363,30 @@ SETTINGS: Final[tuple[Setting, ...]] = (
     Setting("response", "callable", None,
             "Dotted name of `response(request, issued)` returning the JSON body of the token "
             "view, to shape it differently from the RFC 6749 default.", _callable),
+    Setting("jwks_route", "path", None,
+            "URL pattern serving this config's public keys (current and previous) as an RFC "
+            "7517 JWK Set, e.g. `/.well-known/jwks.json`. Asymmetric configs only.",
+            _route_pattern),
+    Setting("verify_route", "path", None,
+            "URL pattern of the recipe's *validate* mode: answers a valid bearer token with "
+            "its claims as JSON and anything else with the RFC 6750 challenge.", _route_pattern),
+    Setting("realm", "text", None,
+            "`realm` of the `WWW-Authenticate: Bearer` challenge; defaults to the config name.",
+            _realm),
+    Setting("userid_claim", "text", "sub",
+            "Claim holding the user id (`authenticated_userid`); a dotted path such as "
+            "`data.email` reaches into nested claims.", _claim_path),
+    Setting("principals_claim", "text", None,
+            "Claim holding the principals for ACLs: a list of strings (`roles`) or a "
+            "space-separated string (`scope`); a dotted path reaches into nested claims.",
+            _claim_path),
+    Setting("identity", "callable", None,
+            "Dotted name of `identity(request, claims)` returning the identity (e.g. a user "
+            "object) or `None` to refuse; by default the identity is the verified claims.",
+            _callable),
+    Setting("query_token", "bool", False,
+            "Also read the token from the `access_token` query parameter (RFC 6750 §2.3; "
+            "it ends up in logs and history, so it is off unless you need it).", _bool),
 )
 
 _BY_KEY: Final = {s.key: s for s in SETTINGS}
@@ -379,6 +427,13 @@ class JWTConfig:
     token_route_method: str = "POST"
     payload: Callable[..., Any] | None = None
     response: Callable[..., Any] | None = None
+    jwks_route: str | None = None
+    verify_route: str | None = None
+    realm: str | None = None
+    userid_claim: str = "sub"
+    principals_claim: str | None = None
+    identity: Callable[..., Any] | None = None
+    query_token: bool = False
 
     @property
     def hmac(self) -> bool:
@@ -404,6 +459,8 @@ class JWTConfig:
             "claims_key": self.claims_key,
             "can_issue": self.can_issue,
             "token_route": self.token_route,
+            "jwks_route": self.jwks_route,
+            "verify_route": self.verify_route,
         }
 
 
@@ -529,6 +586,12 @@ def _check_together(c: JWTConfig) -> None:
             n, "response", "is set but token_route is not",
             f"set {PREFIX}{n}.token_route or remove response",
         )
+    if c.jwks_route is not None and c.hmac:
+        raise setting_error(
+            n, "jwks_route", f"is set but {c.algorithm} uses a shared secret, which must never "
+            "be published",
+            "remove jwks_route, or use an RS/PS/ES/EdDSA algorithm",
+        )
     if c.token_route is not None:
         if c.payload is None:
             raise setting_error(
@@ -550,7 +613,8 @@ def configs_from_settings(settings: Mapping[str, Any]) -> dict[str, dict[str, An
     """
     own = {k: v for k, v in settings.items() if isinstance(k, str) and k.startswith(PREFIX)}
     if CONFIGS_KEY not in own:
-        if own:
+        if set(own) - _GLOBAL_KEYS:
+            own = {k: v for k, v in own.items() if k not in _GLOBAL_KEYS}
             first = sorted(own)[0]
             raise ConfigurationError(
                 f"{first} is set but {CONFIGS_KEY} is missing. Fix: list the config names, "
@@ -558,6 +622,7 @@ def configs_from_settings(settings: Mapping[str, Any]) -> dict[str, dict[str, An
             )
         return {}
     names = _words(own.pop(CONFIGS_KEY))
+    own.pop(SECURITY_POLICY_KEY, None)
     if not names:
         raise ConfigurationError(
             f"{CONFIGS_KEY} is empty. Fix: list at least one config name, e.g. "
@@ -585,6 +650,22 @@ def configs_from_settings(settings: Mapping[str, Any]) -> dict[str, dict[str, An
             )
         grouped[config_name][key] = value
     return grouped
+
+
+def security_policy_from_settings(settings: Mapping[str, Any]) -> str | None:
+    """The config named by ``jwt.security_policy``, if any (pure)."""
+    value = settings.get(SECURITY_POLICY_KEY)
+    names = _words(value) if value is not None else ()
+    if len(names) > 1:
+        raise ConfigurationError(
+            f"{SECURITY_POLICY_KEY} names several configs. Fix: name one; to accept tokens of "
+            "several configs, compose policies in code (see the README)."
+        )
+    if names and not _NAME_RE.fullmatch(names[0]):
+        raise ConfigurationError(
+            f"{SECURITY_POLICY_KEY} is not a config name. Fix: name a config from {CONFIGS_KEY}."
+        )
+    return names[0] if names else None
 
 
 def reference_markdown() -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Protocol
 
 from pyramid.httpexceptions import HTTPException, HTTPMethodNotAllowed
 from pyramid.request import Request
@@ -14,7 +14,7 @@ from pyramid.response import Response
 from .exceptions import IssueError
 from .issuer import IssuedToken, Issuer
 
-__all__ = ["TokenView", "MethodNotAllowedView", "json_response", "token_body"]
+__all__ = ["TokenView", "MethodNotAllowedView", "JWKSView", "VerifyView", "json_response", "token_body"]
 
 log = logging.getLogger("pyramid_jwtnode")
 
@@ -106,3 +106,45 @@ class MethodNotAllowedView:
 
     def __call__(self, request: Request) -> Response:
         return HTTPMethodNotAllowed(headers={"Allow": self.allow})
+
+
+class JWKSView:
+    """Serves the public keys of one or more configs as an RFC 7517 JWK Set.
+
+    The body is built once, when the configuration is committed.
+    """
+
+    def __init__(self, jwt_configs: tuple[str, ...]) -> None:
+        self.jwt_configs = jwt_configs
+        self.body: bytes | None = None
+
+    def bind(self, jwks: list[Mapping[str, Any]]) -> None:
+        self.body = json.dumps({"keys": jwks}, separators=(",", ":")).encode("utf-8")
+
+    def __call__(self, request: Request) -> Response:
+        if self.body is None:
+            raise RuntimeError("JWKSView used before the configuration was committed")
+        response = Response(body=self.body, content_type="application/json", charset=None)
+        response.headers["Cache-Control"] = "public, max-age=300"
+        return response
+
+
+class Challenger(Protocol):
+    """What the verify view needs of a security policy."""
+
+    def verified_claims(self, request: Request) -> dict[str, Any] | None: ...
+
+    def challenge(self, request: Request) -> Response: ...
+
+
+class VerifyView:
+    """The recipe's *validate* mode: a valid bearer token's claims, or the RFC 6750 answer."""
+
+    def __init__(self, policy: Challenger) -> None:
+        self.policy = policy
+
+    def __call__(self, request: Request) -> Response:
+        claims = self.policy.verified_claims(request)
+        if claims is None:
+            return self.policy.challenge(request)
+        return json_response(claims)

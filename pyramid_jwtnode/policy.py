@@ -1,0 +1,258 @@
+"""A Pyramid 2 security policy for bearer tokens, and its RFC 6750 answers.
+
+:class:`JWTSecurityPolicy` reads ``Authorization: Bearer <token>`` (the scheme
+in any case), verifies it with a config's :class:`~pyramid_jwtnode.verifier.Verifier`,
+and answers a denied request the way OAuth 2.0 clients expect (RFC 6750 §3):
+
+=====================================  ======  ==========================================
+request                                status  ``WWW-Authenticate``
+=====================================  ======  ==========================================
+no token (or another scheme)           401     ``Bearer realm="…"``
+invalid, expired, wrong key …          401     ``Bearer realm="…", error="invalid_token"``
+empty token, several tokens            400     ``Bearer realm="…", error="invalid_request"``
+valid token, permission not granted    403     ``Bearer realm="…", error="insufficient_scope"``
+=====================================  ======  ==========================================
+
+The JSON body holds the same ``error`` and one fixed ``error_description`` per
+error: it never echoes the token or its claims and never says which check
+failed. The reason goes to the ``pyramid_jwtnode`` logger as a short code.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Final
+
+from pyramid.authorization import Authenticated, ACLHelper, Everyone
+from pyramid.request import Request
+from pyramid.response import Response
+
+from .exceptions import InvalidTokenError
+from .views import json_response
+
+if TYPE_CHECKING:
+    from .node import JWTNode
+    from .verifier import Verifier
+
+__all__ = ["JWTSecurityPolicy", "BearerResult", "claim_at"]
+
+log = logging.getLogger("pyramid_jwtnode")
+
+#: state of a request's credentials
+ABSENT: Final = "absent"
+VALID: Final = "valid"
+INVALID: Final = "invalid"
+MALFORMED: Final = "malformed"
+
+_ANSWERS: Final[dict[str, tuple[int, str | None, str]]] = {
+    ABSENT: (401, None, "A bearer token is required."),
+    INVALID: (401, "invalid_token", "The access token is invalid or has expired."),
+    MALFORMED: (400, "invalid_request", "The request does not carry one well-formed bearer token."),
+    VALID: (403, "insufficient_scope", "The access token does not grant this permission."),
+}
+
+IdentityCallable = Callable[[Request, dict[str, Any]], Any]
+
+
+def claim_at(claims: dict[str, Any], path: str) -> Any:
+    """The claim at a dotted ``path`` (``data.email``), or ``None``."""
+    value: Any = claims
+    for part in path.split("."):
+        if not isinstance(value, dict):
+            return None
+        value = value.get(part)
+    return value
+
+
+class BearerResult:
+    """What one request's credentials came to, for one policy (computed once per request)."""
+
+    __slots__ = ("state", "claims", "reason", "identity")
+
+    def __init__(self, state: str, claims: dict[str, Any] | None = None, reason: str | None = None) -> None:
+        self.state = state
+        self.claims = claims
+        self.reason = reason
+        self.identity: Any = None
+
+
+class JWTSecurityPolicy:
+    """``ISecurityPolicy`` for bearer JWTs of one config.
+
+    Build it from a ready config with :meth:`from_node`, or let
+    ``config.set_jwt_security_policy(name)`` do it. Plain constructor arguments
+    mirror the config settings of the same names.
+    """
+
+    def __init__(
+        self,
+        verifier: Verifier | None = None,
+        *,
+        name: str = "jwt",
+        realm: str | None = None,
+        userid_claim: str = "sub",
+        principals_claim: str | None = None,
+        identity: IdentityCallable | None = None,
+        query_token: bool = False,
+    ) -> None:
+        self.verifier = verifier
+        self.name = name
+        self.realm = realm or name
+        self.userid_claim = userid_claim
+        self.principals_claim = principals_claim
+        self.identity_callback = identity
+        self.query_token = query_token
+        self._cache_key = f"_jwtnode_auth_{id(self)}"
+        self._acl = ACLHelper()
+
+    @classmethod
+    def from_node(cls, node: JWTNode) -> JWTSecurityPolicy:
+        """A policy for a ready config, with that config's settings."""
+        c = node.config
+        return cls(
+            node.verifier,
+            name=c.name,
+            realm=c.realm,
+            userid_claim=c.userid_claim,
+            principals_claim=c.principals_claim,
+            identity=c.identity,
+            query_token=c.query_token,
+        )
+
+    def bind(self, node: JWTNode) -> None:
+        """Take the verifier and settings of ``node`` (done at commit by the directives)."""
+        ready = self.from_node(node)
+        for attr in ("verifier", "name", "realm", "userid_claim", "principals_claim",
+                     "identity_callback", "query_token"):
+            setattr(self, attr, getattr(ready, attr))
+
+    # -- reading and verifying the credentials -----------------------------------
+
+    def _token(self, request: Request) -> tuple[str, str | None]:
+        """(state, token or reason): ABSENT, MALFORMED with a reason, or VALID with the token."""
+        token = None
+        header = request.environ.get("HTTP_AUTHORIZATION")
+        if header is not None:
+            scheme, _, rest = header.strip().partition(" ")
+            if scheme.lower() == "bearer":
+                rest = rest.strip()
+                if not rest:
+                    return MALFORMED, "empty_token"
+                if any(c in rest for c in " \t,"):
+                    return MALFORMED, "several_tokens"
+                token = rest
+        if self.query_token and "access_token=" in request.environ.get("QUERY_STRING", ""):
+            values = request.GET.getall("access_token")
+            if token is not None or len(values) > 1:
+                return MALFORMED, "several_tokens"
+            if not values[0]:
+                return MALFORMED, "empty_token"
+            token = values[0]
+        if token is None:
+            return ABSENT, None
+        return VALID, token
+
+    def authenticate(self, request: Request) -> BearerResult:
+        """Verify the request's bearer token once and remember the outcome on the request."""
+        cached: BearerResult | None = request.__dict__.get(self._cache_key)
+        if cached is not None:
+            return cached
+        result = self._authenticate(request)
+        request.__dict__[self._cache_key] = result
+        return result
+
+    def _authenticate(self, request: Request) -> BearerResult:
+        if self.verifier is None:
+            raise RuntimeError("JWTSecurityPolicy used before it was bound to a jwt config")
+        state, value = self._token(request)
+        if state == ABSENT:
+            return BearerResult(ABSENT)
+        if state == MALFORMED:
+            log.info("jwt config %s: authorization refused (%s)", self.name, value)
+            return BearerResult(MALFORMED, reason=value)
+        assert value is not None
+        try:
+            claims = self.verifier.verify(value)
+        except InvalidTokenError as exc:
+            log.info("jwt config %s: bearer token refused (%s)", self.name, exc.reason)
+            return BearerResult(INVALID, reason=exc.reason)
+        result = BearerResult(VALID, claims)
+        if self.identity_callback is None:
+            result.identity = claims
+        else:
+            result.identity = self.identity_callback(request, claims)
+            if result.identity is None:
+                log.info("jwt config %s: bearer token refused (identity_refused)", self.name)
+                return BearerResult(INVALID, reason="identity_refused")
+        return result
+
+    # -- ISecurityPolicy -------------------------------------------------------------
+
+    def identity(self, request: Request) -> Any:
+        """The verified claims, or what the ``identity`` callable made of them; else ``None``."""
+        return self.authenticate(request).identity
+
+    def verified_claims(self, request: Request) -> dict[str, Any] | None:
+        """The verified claims of the request's bearer token, or ``None``."""
+        return self.authenticate(request).claims
+
+    def authenticated_userid(self, request: Request) -> str | None:
+        """The ``userid_claim`` of a valid token (a string), else ``None``."""
+        result = self.authenticate(request)
+        if result.claims is None:
+            return None
+        userid = claim_at(result.claims, self.userid_claim)
+        if isinstance(userid, int) and not isinstance(userid, bool):
+            return str(userid)
+        return userid if isinstance(userid, str) and userid else None
+
+    def principals(self, request: Request) -> list[str]:
+        """Everyone; and for a valid token Authenticated, the userid and the principals claim."""
+        principals = [Everyone]
+        result = self.authenticate(request)
+        if result.claims is None:
+            return principals
+        principals.append(Authenticated)
+        userid = self.authenticated_userid(request)
+        if userid is not None:
+            principals.append(userid)
+        if self.principals_claim is not None:
+            principals.extend(_as_principals(claim_at(result.claims, self.principals_claim)))
+        return principals
+
+    def permits(self, request: Request, context: Any, permission: str) -> Any:
+        """Pyramid's ACL check with :meth:`principals`."""
+        return self._acl.permits(context, self.principals(request), permission)
+
+    def remember(self, request: Request, userid: Any, **kw: Any) -> Sequence[tuple[str, str]]:
+        """Bearer tokens are not remembered by headers: issue one with a token view."""
+        return []
+
+    def forget(self, request: Request, **kw: Any) -> Sequence[tuple[str, str]]:
+        """Nothing to forget client-side; the client drops its token."""
+        return []
+
+    # -- RFC 6750 answers --------------------------------------------------------------
+
+    def challenge(self, request: Request) -> Response:
+        """The 401/400/403 answer for a request this policy did not let through."""
+        return self.answer(self.authenticate(request).state)
+
+    def answer(self, state: str) -> Response:
+        """The RFC 6750 §3 response for a credentials ``state``."""
+        status, error, description = _ANSWERS[state]
+        challenge = f'Bearer realm="{self.realm}"'
+        if error is not None:
+            challenge += f', error="{error}", error_description="{description}"'
+        body = {"error": error or "unauthorized", "error_description": description}
+        return json_response(body, status=status, headers={"WWW-Authenticate": challenge})
+
+
+def _as_principals(value: Any) -> Iterable[str]:
+    """A principals claim: a space-separated string (``scope``) or a list of strings."""
+    if isinstance(value, str):
+        return value.split()
+    if isinstance(value, list):
+        return [v for v in value if isinstance(v, str)]
+    return []
