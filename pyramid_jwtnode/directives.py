@@ -185,6 +185,11 @@ def configure_from_settings(config: Configurator) -> None:
         _declare(config, name, raw, f"{CONFIGS_KEY} in the application settings", time.time)
     policy_config = security_policy_from_settings(settings)
     if policy_config is not None:
+        if policy_config not in config.registry.get(_DECLARED, {}):
+            raise ConfigurationError(
+                f"{SECURITY_POLICY_KEY} names {policy_config!r}, which is not a declared jwt "
+                f"config. Fix: name one of the configs in {CONFIGS_KEY}."
+            )
         set_jwt_security_policy(config, policy_config)
     if not config.registry.get(_DECLARED):
         raise ConfigurationError(

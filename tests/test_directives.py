@@ -157,12 +157,14 @@ def test_token_views_are_introspectable() -> None:
 
 
 def test_rs256_keys_are_loaded_once_not_per_request(keys: dict[str, KeyPair]) -> None:
+    """Neither issuing nor verifying parses or prepares a key after start-up."""
     from cryptography.hazmat.primitives import serialization
     from jwt.algorithms import RSAAlgorithm
 
     settings = {"jwt.configs": "rs", "jwt.rs.algorithm": "RS256", "jwt.rs.expires_in": "60",
                 "jwt.rs.private_key_file": str(keys["rsa"].private),
-                "jwt.rs.token_route": "/token", "jwt.rs.payload": "tests.test_directives:payload"}
+                "jwt.rs.token_route": "/token", "jwt.rs.payload": "tests.test_directives:payload",
+                "jwt.rs.verify_route": "/verify"}
     load_private = mock.Mock(wraps=serialization.load_pem_private_key)
     load_public = mock.Mock(wraps=serialization.load_pem_public_key)
     real_prepare = RSAAlgorithm.prepare_key
@@ -176,7 +178,8 @@ def test_rs256_keys_are_loaded_once_not_per_request(keys: dict[str, KeyPair]) ->
         after_start = (load_private.call_count, load_public.call_count, prepare.call_count)
         assert load_private.call_count == 1
         for _ in range(20):
-            app.post("/token", status=200)
+            token = app.post("/token", status=200).json["access_token"]
+            app.get("/verify", headers={"Authorization": f"Bearer {token}"}, status=200)
         assert (load_private.call_count, load_public.call_count, prepare.call_count) == after_start
 
 

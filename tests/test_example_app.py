@@ -90,3 +90,34 @@ def test_production_ini_serves_with_a_secret(monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setenv("IGNITE_JWT_SECRET", own)
     token = TestApp(get_app(str(HERE / "production.ini"))).get("/jwt/generate").json["access_token"]
     assert jwt.decode(token, own, algorithms=["HS256"])["data"] == RECIPE_PAYLOAD
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def test_verify_is_the_recipes_validate_mode(app: TestApp) -> None:
+    token = app.get("/jwt/generate").json["access_token"]
+    res = app.get("/jwt/verify", headers=bearer(token), status=200)
+    assert res.json["data"] == RECIPE_PAYLOAD
+    res = app.get("/jwt/verify", status=401)  # "Unauthorized"
+    assert res.headers["WWW-Authenticate"] == 'Bearer realm="igniteadmin"'
+    res = app.get("/jwt/verify", headers=bearer(token[:-4] + "AAAA"), status=401)
+    assert 'error="invalid_token"' in res.headers["WWW-Authenticate"]
+    assert token[:20] not in res.text
+
+
+def test_protected_views(app: TestApp) -> None:
+    token = app.get("/jwt/generate").json["access_token"]
+    assert app.get("/jwt/offices", headers=bearer(token)).json["offices"] == RECIPE_PAYLOAD["Offices"]
+    app.get("/jwt/offices", status=401)
+    res = app.get("/jwt/admin", headers=bearer(token), status=403)
+    assert 'error="insufficient_scope"' in res.headers["WWW-Authenticate"]
+
+
+def test_admin_role_reaches_the_admin_view(app: TestApp) -> None:
+    from pyramid_jwtnode import get_jwt_node
+
+    issuer = get_jwt_node(app.app.registry, "igniteadmin").issuer
+    token = issuer.issue({**RECIPE_PAYLOAD, "roles": ["admin"]}).token
+    assert app.get("/jwt/admin", headers=bearer(token)).json == {"admin": "CYber Group Inc."}
