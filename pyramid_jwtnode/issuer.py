@@ -23,13 +23,10 @@ from typing import Any
 
 from .exceptions import IssueError
 from .keys import KeySet
+from .limits import MAX_JSON_DEPTH, MAX_NUMERIC_DATE, shallow
 from .settings import REGISTERED_CLAIMS, JWTConfig
 
 __all__ = ["Issuer", "IssuedToken", "b64url"]
-
-#: The largest NumericDate we write or accept: 9999-12-31T23:59:59Z.
-MAX_NUMERIC_DATE = 253402300799
-
 
 def b64url(data: bytes) -> bytes:
     """Unpadded base64url (RFC 7515 §2)."""
@@ -122,6 +119,11 @@ class Issuer:
 
     def encode(self, claims: Mapping[str, Any]) -> str:
         """Sign a complete claim set as a compact JWS with the configured header."""
+        if not shallow(dict(claims)):
+            raise IssueError(
+                f"jwt config {self.config.name!r}: the payload nests arrays or objects deeper than "
+                f"{MAX_JSON_DEPTH} levels, which verification refuses; flatten it"
+            )
         try:
             payload = _json(claims)
         except (TypeError, ValueError) as exc:
@@ -130,8 +132,14 @@ class Issuer:
                 f"({type(exc).__name__}: {_safe_reason(exc)})"
             ) from None
         signing_input = self._header_segment + b64url(payload)
-        signature = self._sign(signing_input, self._key)
-        return (signing_input + b"." + b64url(signature)).decode("ascii")
+        token = signing_input + b"." + b64url(self._sign(signing_input, self._key))
+        if len(token) > self.config.max_token_bytes:
+            raise IssueError(
+                f"jwt config {self.config.name!r}: the token would be {len(token)} bytes, over "
+                f"max_token_bytes ({self.config.max_token_bytes}), so verification would refuse "
+                "it; sign less, or raise max_token_bytes"
+            )
+        return token.decode("ascii")
 
     def issue(self, payload: Any, *, expires_in: int | None = None) -> IssuedToken:
         """Build the claims for ``payload`` and sign them."""

@@ -37,17 +37,12 @@ from .exceptions import (
     MalformedTokenError,
     UnknownKeyError,
 )
-from .issuer import MAX_NUMERIC_DATE
 from .keys import KeySet
+from .limits import MAX_HEADER_SEGMENT, MAX_NUMERIC_DATE, shallow
 from .settings import JWTConfig
 
-__all__ = ["Verifier", "MAX_HEADER_SEGMENT", "MAX_JSON_DEPTH"]
+__all__ = ["Verifier"]
 
-#: Longest base64url header segment we decode (a header holds alg, typ, kid).
-MAX_HEADER_SEGMENT: Final = 2048
-
-#: Deepest nesting of arrays and objects accepted in a header or a claim set.
-MAX_JSON_DEPTH: Final = 16
 
 _SEGMENT: Final = re.compile(rb"[A-Za-z0-9_-]+")
 
@@ -96,24 +91,9 @@ def _json_object(segment: bytes, part: str) -> dict[str, Any]:
         raise MalformedTokenError(f"bad_{part}_json") from None
     if not isinstance(value, dict):
         raise MalformedTokenError(f"{part}_not_object")
-    if not _shallow(value):
+    if not shallow(value):
         raise MalformedTokenError(f"deep_{part}")
     return value
-
-
-def _shallow(value: dict[str, Any]) -> bool:
-    """True when no array or object lies deeper than :data:`MAX_JSON_DEPTH`."""
-    level: list[Any] = [value]
-    for _ in range(MAX_JSON_DEPTH):
-        level = [
-            child
-            for container in level
-            for child in (container.values() if isinstance(container, dict) else container)
-            if isinstance(child, (dict, list))
-        ]
-        if not level:
-            return True
-    return False
 
 
 def _media_type(value: str) -> str:

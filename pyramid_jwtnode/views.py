@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import traceback
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
@@ -43,6 +44,20 @@ def token_body(request: Request, issued: IssuedToken) -> dict[str, Any]:
     return {"access_token": issued.token, "token_type": "Bearer", "expires_in": issued.expires_in}
 
 
+def _where(exc: BaseException) -> str:
+    """The exception's type and the line that raised it, without its message.
+
+    The message of an exception raised in application code may carry anything (a
+    database URL with its password, the claims); the log gets enough to find the
+    line, never that text.
+    """
+    frames = traceback.extract_tb(exc.__traceback__)
+    if not frames:
+        return type(exc).__name__
+    last = frames[-1]
+    return f"{type(exc).__name__} at {last.filename}:{last.lineno} in {last.name}"
+
+
 def _server_error() -> Response:
     return json_response(
         {"error": "server_error", "error_description": "The token could not be issued."},
@@ -79,8 +94,9 @@ class TokenView:
             payload = self.payload(request)
         except HTTPException:
             raise
-        except Exception:
-            log.exception("jwt config %s: payload callable raised (payload_error)", self.jwt_config)
+        except Exception as exc:
+            log.error("jwt config %s: payload callable raised (payload_error): %s",
+                      self.jwt_config, _where(exc))
             return _server_error()
         if isinstance(payload, Response):
             return payload
@@ -93,8 +109,9 @@ class TokenView:
         except IssueError as exc:
             log.error("jwt config %s: token not issued (issue_error): %s", self.jwt_config, exc)
             return _server_error()
-        except Exception:
-            log.exception("jwt config %s: response callable failed (response_error)", self.jwt_config)
+        except Exception as exc:
+            log.error("jwt config %s: response callable failed (response_error): %s",
+                      self.jwt_config, _where(exc))
             return _server_error()
 
 

@@ -9,7 +9,7 @@ from typing import Any
 import jwt
 import pytest
 
-from pyramid_jwtnode import Issuer, IssueError, load_keys, parse_config
+from pyramid_jwtnode import Issuer, IssueError, Verifier, load_keys, parse_config
 
 from .conftest import HS256_SECRET, NOW, Clock, KeyPair
 
@@ -94,8 +94,27 @@ def test_value_json_cannot_carry(value: Any) -> None:
 def test_circular_payload() -> None:
     loop: dict[str, Any] = {}
     loop["self"] = loop
-    with pytest.raises(IssueError, match="circular"):
+    with pytest.raises(IssueError, match="deeper than 16"):
         issuer().issue({"x": loop})
+
+
+def test_depth_limit_matches_the_verifiers() -> None:
+    nested: Any = "leaf"
+    for _ in range(15):
+        nested = [nested]
+    ok = issuer()
+    token = ok.issue({"x": nested}).token  # 16 levels with the claim set itself
+    config = parse_config("main", {"algorithm": "HS256", "secret": HS256_SECRET, "expires_in": 600})
+    assert Verifier(config, load_keys(config), clock=Clock()).verify(token)["x"] == nested
+    with pytest.raises(IssueError, match="deeper than 16"):
+        ok.issue({"x": [nested]})
+    with pytest.raises(IssueError, match="deeper than 16"):
+        ok.issue({"x": tuple([nested])})
+
+
+def test_token_larger_than_the_verifier_accepts_is_refused() -> None:
+    with pytest.raises(IssueError, match="max_token_bytes"):
+        issuer(max_token_bytes=512).issue({"x": "y" * 600})
 
 
 def test_verify_only_keys_cannot_build_an_issuer(keys: dict[str, KeyPair]) -> None:

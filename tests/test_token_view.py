@@ -1,4 +1,7 @@
-"""Layer 3: the token view over HTTP, through webtest.TestApp."""
+"""Layer 3: the token view over HTTP, through webtest.TestApp.
+
+The cases SECURITY.md lists for the issuer are in tests/security/test_issuer_cases.py.
+"""
 
 from __future__ import annotations
 
@@ -32,19 +35,6 @@ def decode(token: str) -> dict[str, Any]:
                       options={"verify_exp": False, "verify_iat": False})
 
 
-def test_success_body_and_headers(make_app: Build) -> None:
-    res = app_with(make_app, lambda r: {"sub": "alice"}).post("/token", status=200)
-    assert res.content_type == "application/json"
-    assert res.headers["Cache-Control"] == "no-store"
-    assert res.headers["Pragma"] == "no-cache"
-    assert set(res.json) == {"access_token", "token_type", "expires_in"}
-    assert res.json["token_type"] == "Bearer"
-    assert res.json["expires_in"] == 900
-    claims = decode(res.json["access_token"])
-    assert claims["sub"] == "alice"
-    assert claims["iat"] == NOW and claims["exp"] == NOW + 900
-
-
 def test_fixed_clock_moves(make_app: Build) -> None:
     clock = Clock()
     app = app_with(make_app, lambda r: {}, clock=clock)
@@ -57,61 +47,15 @@ def test_payload_sees_the_request(make_app: Build) -> None:
     assert decode(app.post("/token", {"user": "dave"}).json["access_token"])["sub"] == "dave"
 
 
-def test_wrong_method_is_405_with_allow(make_app: Build) -> None:
-    res = app_with(make_app, lambda r: {}).get("/token", status=405)
-    assert res.headers["Allow"] == "POST"
-
-
 def test_get_route_allows_get_and_head(make_app: Build) -> None:
     app = app_with(make_app, lambda r: {}, request_method="GET")
     app.get("/token", status=200)
     assert app.post("/token", status=405).headers["Allow"] == "GET, HEAD"
 
 
-def test_http_exception_from_payload_passes_through(make_app: Build) -> None:
-    def payload(request: Any) -> Any:
-        raise HTTPUnauthorized(headers={"WWW-Authenticate": 'Basic realm="login"'})
-
-    res = app_with(make_app, payload).post("/token", status=401)
-    assert res.headers["WWW-Authenticate"] == 'Basic realm="login"'
-    assert "access_token" not in res.text
-
-
 def test_response_returned_by_payload_passes_through(make_app: Build) -> None:
     res = app_with(make_app, lambda r: HTTPFound(location="/login")).post("/token", status=302)
     assert res.headers["Location"].endswith("/login")
-
-
-def test_payload_that_crashes_is_a_logged_500(make_app: Build, caplog: pytest.LogCaptureFixture) -> None:
-    def payload(request: Any) -> Any:
-        raise RuntimeError("database password is hunter2")
-
-    with caplog.at_level(logging.ERROR, logger="pyramid_jwtnode"):
-        res = app_with(make_app, payload).post("/token", status=500)
-    assert res.json == {"error": "server_error", "error_description": "The token could not be issued."}
-    assert res.headers["Cache-Control"] == "no-store"
-    assert "hunter2" not in res.text and "Traceback" not in res.text
-    assert "payload_error" in caplog.text
-
-
-@pytest.mark.parametrize(
-    ("payload", "logged"),
-    [
-        ({"when": datetime.date(2026, 1, 1)}, "date"),
-        (["not", "a", "mapping"], "mapping"),
-        ({"exp": 1}, "exp"),
-        ({"sub": 42}, "sub"),
-    ],
-    ids=["not-json", "not-mapping", "registered-claim", "sub-not-string"],
-)
-def test_payload_that_cannot_be_signed_is_a_logged_500(
-    make_app: Build, caplog: pytest.LogCaptureFixture, payload: Any, logged: str
-) -> None:
-    with caplog.at_level(logging.ERROR, logger="pyramid_jwtnode"):
-        res = app_with(make_app, lambda r: payload).post("/token", status=500)
-    assert "access_token" not in res.text and "eyJ" not in res.text
-    assert "issue_error" in caplog.text and logged in caplog.text
-    assert HS256_SECRET not in caplog.text
 
 
 def test_response_callable_shapes_the_body(make_app: Build) -> None:

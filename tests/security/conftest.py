@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -141,3 +142,43 @@ Get = Callable[..., Any]
 
 def bearer(app: TestApp, token: str, path: str = "/protected", status: str = "*") -> Any:
     return app.get(path, headers={"Authorization": f"Bearer {token}"}, status=status)
+
+
+# -- the logging audit -------------------------------------------------------------
+
+#: What must never reach a log line: token material (every JWT here starts with the
+#: base64 of '{"'), secrets, key material, passwords.
+NEVER_LOGGED = ("eyJ", HS256_SECRET, OTHER_SECRET, "-----BEGIN", "MII", "correct horse", "hunter2")
+
+
+class _Everything(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        text = record.getMessage()
+        if record.exc_info:
+            text += "\n" + logging.Formatter().formatException(record.exc_info)
+        self.lines.append(f"{record.name}: {text}")
+
+
+@pytest.fixture(autouse=True)
+def log_audit() -> Any:
+    """Capture every log record of every security test and check none leaks a secret."""
+    handler = _Everything()
+    root = logging.getLogger()
+    old_level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+    try:
+        yield handler
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(old_level)
+    for line in handler.lines:
+        for needle in NEVER_LOGGED:
+            assert needle not in line, f"log leaks {needle!r}: {line[:200]}"
+    jwtnode_lines = [line for line in handler.lines if line.startswith("pyramid_jwtnode:")]
+    for line in jwtnode_lines:
+        assert len(line) < 400, f"log line too long to be a reason code: {line[:200]}"

@@ -1,0 +1,31 @@
+"""Bounds shared by the issuer and the verifier, so we never issue what we would refuse."""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+__all__ = ["MAX_NUMERIC_DATE", "MAX_JSON_DEPTH", "MAX_HEADER_SEGMENT", "shallow"]
+
+#: The largest NumericDate written or accepted: 9999-12-31T23:59:59Z.
+MAX_NUMERIC_DATE: Final = 253402300799
+
+#: Deepest nesting of arrays and objects in a header or a claim set.
+MAX_JSON_DEPTH: Final = 16
+
+#: Longest base64url header segment the verifier decodes (a header holds alg, typ, kid).
+MAX_HEADER_SEGMENT: Final = 2048
+
+
+def shallow(value: dict[str, Any] | list[Any] | tuple[Any, ...]) -> bool:
+    """True when no array or object lies deeper than :data:`MAX_JSON_DEPTH` (the top counts)."""
+    level: list[Any] = [value]
+    for _ in range(MAX_JSON_DEPTH):
+        level = [
+            child
+            for container in level
+            for child in (container.values() if isinstance(container, dict) else container)
+            if isinstance(child, (dict, list, tuple))
+        ]
+        if not level:
+            return True
+    return False
