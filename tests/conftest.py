@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -10,8 +11,17 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+from hypothesis import HealthCheck, settings
 from pyramid.config import Configurator
 from webtest import TestApp
+
+# Property-based tests: a quick profile for every run, a deep one on demand:
+#   HYPOTHESIS_PROFILE=deep pytest tests/security/test_properties.py
+settings.register_profile("default", max_examples=150, deadline=None, derandomize=True,
+                          suppress_health_check=[HealthCheck.function_scoped_fixture])
+settings.register_profile("deep", max_examples=100_000, deadline=None,
+                          suppress_health_check=list(HealthCheck))
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 #: A fixed "now" for every test that depends on time: 2026-01-01T00:00:00Z.
 NOW = 1767225600

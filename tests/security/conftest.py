@@ -36,7 +36,8 @@ def segment(value: Any) -> str:
 def forge(header: Any, claims: Any, key: Any = HS256_SECRET, alg: str | None = None) -> str:
     """A compact JWS with exactly this header and payload, signed with ``key`` by ``alg``."""
     if alg is None:
-        alg = header["alg"] if isinstance(header, dict) and header.get("alg") in ALGORITHMS else "HS256"
+        named = header.get("alg") if isinstance(header, dict) else None
+        alg = named if isinstance(named, str) and named in ALGORITHMS else "HS256"
     signing_input = f"{segment(header)}.{segment(claims)}"
     algorithm = ALGORITHMS[alg]
     signature = algorithm.sign(signing_input.encode(), algorithm.prepare_key(key))

@@ -1,4 +1,4 @@
-"""SECURITY.md, the issuer (token view): every case through HTTP."""
+"""docs/security-checklist.md, the issuer (token view): every case through HTTP."""
 
 from __future__ import annotations
 
