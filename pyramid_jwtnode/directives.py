@@ -19,8 +19,8 @@ from pyramid.interfaces import PHASE1_CONFIG
 from pyramid.registry import Registry
 from pyramid.request import Request
 from pyramid.security import NO_PERMISSION_REQUIRED
-from zope.interface import Interface
 
+from .interfaces import IJWTNodes, IJWTPolicies
 from .node import JWTNode, build_node
 from .policy import JWTSecurityPolicy
 from .settings import (
@@ -40,8 +40,6 @@ from .views import (
 )
 
 __all__ = [
-    "IJWTNodes",
-    "IJWTPolicies",
     "add_jwt_config",
     "add_jwt_token_view",
     "add_jwt_jwks_view",
@@ -55,14 +53,6 @@ __all__ = [
 ]
 
 _DECLARED = "pyramid_jwtnode.declared"
-
-
-class IJWTNodes(Interface):
-    """Marker for the registry utility mapping config names to :class:`JWTNode`."""
-
-
-class IJWTPolicies(Interface):
-    """Marker for the registry utility listing the bound :class:`JWTSecurityPolicy` objects."""
 
 
 def get_jwt_node(registry: Registry, name: str | None = None) -> JWTNode:
@@ -360,7 +350,8 @@ def jwt_claims(request: Request) -> dict[str, Any] | None:
     Every policy made by ``make_jwt_security_policy``/``set_jwt_security_policy``
     is asked in turn; the first that verifies the token wins.
     """
-    for policy in request.registry.queryUtility(IJWTPolicies) or ():
+    policies: list[JWTSecurityPolicy] = request.registry.queryUtility(IJWTPolicies) or []
+    for policy in policies:
         claims = policy.verified_claims(request)
         if claims is not None:
             return claims

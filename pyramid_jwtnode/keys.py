@@ -141,7 +141,8 @@ def _load_private(config: JWTConfig) -> PrivateKey:
             config.name, "private_key_file", "is not a PEM private key",
             "give a file starting with '-----BEGIN PRIVATE KEY-----' (see `pjwt keygen`)",
         ) from None
-    return _check_type(config, "private_key_file", key)  # type: ignore[return-value]
+    checked: PrivateKey = _check_type(config, "private_key_file", key)
+    return checked
 
 
 def _load_public(config: JWTConfig, key_name: str, spec: str) -> PublicKey:
@@ -153,7 +154,8 @@ def _load_public(config: JWTConfig, key_name: str, spec: str) -> PublicKey:
             config.name, key_name, "is not a PEM public key",
             "give a file starting with '-----BEGIN PUBLIC KEY-----'",
         ) from None
-    return _check_type(config, key_name, key)  # type: ignore[return-value]
+    checked: PublicKey = _check_type(config, key_name, key)
+    return checked
 
 
 def _check_type(config: JWTConfig, key_name: str, key: Any) -> Any:
@@ -208,26 +210,37 @@ def jwk_thumbprint(jwk: Mapping[str, Any]) -> str:
 
 def load_keys(config: JWTConfig, environ: Mapping[str, str] | None = None) -> KeySet:
     """Read, check and prepare every key of ``config``. Call once, at start-up."""
-    environ = os.environ if environ is None else environ
-    algorithm = _ALGORITHMS[config.algorithm]
     if config.hmac:
-        key_name, secret = _secret(config, environ)
-        check_hmac_secret(config.name, key_name, config.algorithm, secret)
-        current = algorithm.prepare_key(secret)
-        verification: dict[str | None, Any] = {None: current}
-        if config.kid is not None:
-            verification[config.kid] = current
-        for previous in config.previous_keys:
-            if previous.kid in verification:
-                raise setting_error(
-                    config.name, "previous_keys", "reuses the current key id",
-                    "give each retired key its own id",
-                )
-            old = _read(config.name, "previous_keys", previous.path).strip()
-            check_hmac_secret(config.name, "previous_keys", config.algorithm, old)
-            verification[previous.kid] = algorithm.prepare_key(old)
-        return KeySet(config.algorithm, config.kid, current, verification)
+        return _hmac_keys(config, os.environ if environ is None else environ)
+    return _asymmetric_keys(config)
 
+
+def _check_previous_kid(config: JWTConfig, kid: str, verification: Mapping[str | None, Any]) -> None:
+    if kid in verification:
+        raise setting_error(
+            config.name, "previous_keys", "reuses the current key id",
+            "give each retired key its own id",
+        )
+
+
+def _hmac_keys(config: JWTConfig, environ: Mapping[str, str]) -> KeySet:
+    algorithm = _ALGORITHMS[config.algorithm]
+    key_name, secret = _secret(config, environ)
+    check_hmac_secret(config.name, key_name, config.algorithm, secret)
+    current = algorithm.prepare_key(secret)
+    verification: dict[str | None, Any] = {None: current}
+    if config.kid is not None:
+        verification[config.kid] = current
+    for previous in config.previous_keys:
+        _check_previous_kid(config, previous.kid, verification)
+        old = _read(config.name, "previous_keys", previous.path).strip()
+        check_hmac_secret(config.name, "previous_keys", config.algorithm, old)
+        verification[previous.kid] = algorithm.prepare_key(old)
+    return KeySet(config.algorithm, config.kid, current, verification)
+
+
+def _asymmetric_keys(config: JWTConfig) -> KeySet:
+    algorithm = _ALGORITHMS[config.algorithm]
     private = _load_private(config) if config.private_key_file is not None else None
     public: PublicKey
     if config.public_key_file is not None:
@@ -244,17 +257,15 @@ def load_keys(config: JWTConfig, environ: Mapping[str, str] | None = None) -> Ke
 
     current_jwk = _public_jwk(config.algorithm, public)
     kid = config.kid if config.kid is not None else jwk_thumbprint(current_jwk)
-    verification = {None: algorithm.prepare_key(public), kid: algorithm.prepare_key(public)}
+    verification: dict[str | None, Any] = {
+        None: algorithm.prepare_key(public), kid: algorithm.prepare_key(public)
+    }
     jwks = [{**current_jwk, "kid": kid, "use": "sig", "alg": config.algorithm}]
     for previous in config.previous_keys:
-        if previous.kid in verification:
-            raise setting_error(
-                config.name, "previous_keys", "reuses the current key id",
-                "give each retired key its own id",
-            )
-        old = _load_public(config, "previous_keys", previous.path)
-        verification[previous.kid] = algorithm.prepare_key(old)
-        jwks.append({**_public_jwk(config.algorithm, old), "kid": previous.kid, "use": "sig",
+        _check_previous_kid(config, previous.kid, verification)
+        retired = _load_public(config, "previous_keys", previous.path)
+        verification[previous.kid] = algorithm.prepare_key(retired)
+        jwks.append({**_public_jwk(config.algorithm, retired), "kid": previous.kid, "use": "sig",
                      "alg": config.algorithm})
     signing = algorithm.prepare_key(private) if private is not None else None
     return KeySet(config.algorithm, kid, signing, verification, tuple(jwks))

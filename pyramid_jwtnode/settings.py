@@ -127,7 +127,7 @@ def _bool(value: Any) -> bool:
     if isinstance(value, str) and value.strip().lower() in {
         "true", "false", "yes", "no", "on", "off", "1", "0", "y", "n", "t", "f",
     }:
-        return asbool(value)
+        return bool(asbool(value))
     raise _Invalid("must be true or false", "give true or false")
 
 
