@@ -15,6 +15,8 @@ from hypothesis import HealthCheck, settings
 from pyramid.config import Configurator
 from webtest import TestApp
 
+from pyramid_jwtnode import testing
+
 # Property-based tests: a quick profile for every run, a deep one on demand:
 #   HYPOTHESIS_PROFILE=deep pytest tests/security/test_properties.py
 settings.register_profile("default", max_examples=150, deadline=None, derandomize=True,
@@ -31,14 +33,11 @@ HS384_SECRET = "x" * 48
 HS512_SECRET = "y" * 64
 
 
-class Clock:
-    """A settable clock: ``clock()`` returns ``clock.now``."""
+class Clock(testing.Clock):
+    """The package's settable test clock, starting at :data:`NOW`."""
 
     def __init__(self, now: float = NOW) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
+        super().__init__(now)
 
 
 @pytest.fixture

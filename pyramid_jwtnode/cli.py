@@ -1,0 +1,272 @@
+"""``pjwt``: list, mint and verify tokens with an app's own configuration; make keys.
+
+    pjwt configs development.ini              each config: algorithm, lifetime, kids, routes
+    pjwt mint development.ini --config NAME --claim sub=alice --claim 'roles=["admin"]'
+    pjwt verify development.ini --config NAME TOKEN     (or the token on standard input)
+    pjwt keygen --algorithm ES256 --out keys/ --name partners
+
+The ini file is loaded as ``pserve`` loads it (plaster: ``file.ini#section``,
+``%(here)s``), and the app is built, so configs declared in code count too.
+Nothing it prints contains a secret or key material, except the token ``mint``
+was asked for. Exit status: 0 done, 1 token refused, 2 bad input or configuration.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import IO, Any
+
+from pyramid.exceptions import ConfigurationError
+from pyramid.paster import bootstrap
+from pyramid.registry import Registry
+
+from .algorithms import ALGORITHMS, is_hmac
+from .directives import get_jwt_node
+from .exceptions import InvalidTokenError, IssueError
+from .interfaces import IJWTNodes
+from .keygen import RSA_BITS, generate
+from .node import JWTNode
+
+__all__ = ["main"]
+
+
+class UsageError(Exception):
+    """Bad input: printed as ``pjwt: <message>``, exit status 2."""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="pjwt", description="Mint, verify and explain JWTs with a Pyramid app's own configuration.",
+        epilog="Exit status: 0 done, 1 token refused, 2 bad input or configuration.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    configs = commands.add_parser("configs", help="list the app's jwt configs (no secrets)",
+                                  description="List each jwt config: algorithm, lifetime, issuer, "
+                                  "audience, key ids and routes. Never a secret or key material.")
+    configs.add_argument("config_uri", help="the app's ini file, optionally with #section")
+    configs.add_argument("--json", action="store_true", help="print JSON instead of text")
+
+    mint = commands.add_parser("mint", help="print a token signed with a config's key",
+                               description="Sign claims with a config's current key and print the token.")
+    mint.add_argument("config_uri", help="the app's ini file, optionally with #section")
+    mint.add_argument("--config", help="the config's name (needed when the app has several)")
+    mint.add_argument("--claim", action="append", default=[], metavar="NAME=VALUE",
+                      help="a claim; VALUE is read as JSON when it is JSON (42, true, [\"a\"]), "
+                      "else as text; repeat for more")
+    mint.add_argument("--claims-json", metavar="FILE", help="claims from a JSON file ('-' for standard input)")
+    mint.add_argument("--expires-in", type=int, metavar="SECONDS", help="lifetime instead of the config's")
+
+    verify = commands.add_parser("verify", help="verify a token; print its claims or why not",
+                                 description="Verify a token exactly as the app's security policy "
+                                 "would; print its claims as JSON (exit 0) or the reason (exit 1).")
+    verify.add_argument("config_uri", help="the app's ini file, optionally with #section")
+    verify.add_argument("token", nargs="?", default="-", help="the token ('-' or absent: standard input)")
+    verify.add_argument("--config", help="the config's name (needed when the app has several)")
+
+    keygen = commands.add_parser("keygen", help="make a key pair (or an HS secret) for an algorithm",
+                                 description="Write new key material for ALGORITHM into DIR: NAME.pem "
+                                 "(private, mode 0600) and NAME.pub, or NAME.key (an HS secret, mode "
+                                 "0600), and print the ini lines that use them.")
+    keygen.add_argument("--algorithm", required=True, choices=ALGORITHMS, metavar="ALGORITHM",
+                        help=f"one of {', '.join(ALGORITHMS)}")
+    keygen.add_argument("--out", required=True, type=Path, metavar="DIR", help="directory to write into")
+    keygen.add_argument("--name", default="main", help="file name stem and config name (default: main)")
+    keygen.add_argument("--bits", type=int, default=RSA_BITS, help=f"RSA key size (default {RSA_BITS})")
+    keygen.add_argument("--force", action="store_true", help="overwrite existing files")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None, stdin: IO[str] | None = None,
+         stdout: IO[str] | None = None, stderr: IO[str] | None = None) -> int:
+    """Run ``pjwt`` with ``argv``; returns the exit status."""
+    stdin = stdin or sys.stdin
+    stdout = stdout or sys.stdout
+    stderr = stderr or sys.stderr
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "keygen":
+            return _keygen(args, stdout)
+        registry = _load(args.config_uri)
+        if args.command == "configs":
+            return _configs(registry, args, stdout)
+        if args.command == "mint":
+            return _mint(registry, args, stdin, stdout)
+        return _verify(registry, args, stdin, stdout, stderr)
+    except UsageError as exc:
+        print(f"pjwt: {exc}", file=stderr)
+        return 2
+    except ConfigurationError as exc:
+        print(f"pjwt: the app's configuration is refused:\n{exc}", file=stderr)
+        return 2
+
+
+def _load(config_uri: str) -> Registry:
+    path = config_uri.split("#", 1)[0]
+    if "://" not in path and not Path(path).is_file():
+        raise UsageError(f"no ini file at {path}")
+    env = bootstrap(config_uri)
+    try:
+        registry: Registry = env["registry"]
+        return registry
+    finally:
+        env["closer"]()
+
+
+def _node(registry: Registry, name: str | None) -> JWTNode:
+    try:
+        return get_jwt_node(registry, name)
+    except LookupError as exc:
+        raise UsageError(f"{exc} (use --config NAME)" if name is None else str(exc)) from None
+
+
+def _describe(registry: Registry, node: JWTNode) -> dict[str, Any]:
+    facts = node.config.describe()
+    facts["kid"] = node.keys.kid
+    for key in ("token_route", "jwks_route", "verify_route"):
+        facts.pop(key, None)
+    routes = []
+    introspector = registry.introspector
+    for category, kind in (("jwt token views", "token"), ("jwt jwks views", "jwks"),
+                           ("jwt verify views", "verify")):
+        for intr in introspector.get_category(category) or ():
+            item = intr["introspectable"]
+            names = item.get("jwt_configs") or (item.get("jwt_config"),)
+            if node.name in names:
+                method = item.get("request_method", "GET")
+                routes.append(f"{kind} {method} {item['pattern']}")
+    facts["routes"] = routes
+    facts["security_policy"] = introspector.get("jwt security policies", node.name) is not None
+    return facts
+
+
+def _configs(registry: Registry, args: argparse.Namespace, stdout: IO[str]) -> int:
+    nodes: dict[str, JWTNode] = registry.queryUtility(IJWTNodes) or {}
+    described = [_describe(registry, node) for _, node in sorted(nodes.items())]
+    if args.json:
+        print(json.dumps(described, indent=2), file=stdout)
+        return 0
+    for facts in described:
+        print(facts["name"], file=stdout)
+        rows = [
+            ("algorithm", facts["algorithm"]),
+            ("expires_in", f"{facts['expires_in']} s"),
+            ("issuer", facts["issuer"] or "-"),
+            ("audience", " ".join(facts["audience"]) or "-"),
+            ("kid", facts["kid"] or "-"),
+            ("previous kids", " ".join(facts["previous_kids"]) or "-"),
+            ("typ", facts["typ"] or "JWT (not checked)"),
+            ("claims_key", facts["claims_key"] or "-"),
+            ("issues tokens", "yes" if facts["can_issue"] else "no (public key only)"),
+            ("security policy", "yes" if facts["security_policy"] else "no"),
+            ("routes", "; ".join(facts["routes"]) or "-"),
+        ]
+        for label, value in rows:
+            print(f"  {label:<16}{value}", file=stdout)
+    return 0
+
+
+def _claim_value(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def _mint(registry: Registry, args: argparse.Namespace, stdin: IO[str], stdout: IO[str]) -> int:
+    node = _node(registry, args.config)
+    if node.issuer is None:
+        raise UsageError(f"jwt config {node.name!r} has only a public key: it cannot issue tokens")
+    claims: dict[str, Any] = {}
+    if args.claims_json:
+        try:
+            source = stdin.read() if args.claims_json == "-" else Path(args.claims_json).read_text()
+            loaded = json.loads(source)
+        except (OSError, ValueError) as exc:
+            raise UsageError(f"--claims-json: {type(exc).__name__}: cannot read JSON claims") from None
+        if not isinstance(loaded, dict):
+            raise UsageError("--claims-json must hold a JSON object")
+        claims.update(loaded)
+    for item in args.claim:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise UsageError(f"--claim takes NAME=VALUE, got {item!r}")
+        claims[name] = _claim_value(value)
+    if args.expires_in is not None and args.expires_in <= 0:
+        raise UsageError("--expires-in must be a positive number of seconds")
+    try:
+        issued = node.issuer.issue(claims, expires_in=args.expires_in)
+    except IssueError as exc:
+        raise UsageError(str(exc)) from None
+    print(issued.token, file=stdout)
+    return 0
+
+
+def _verify(registry: Registry, args: argparse.Namespace, stdin: IO[str], stdout: IO[str],
+            stderr: IO[str]) -> int:
+    node = _node(registry, args.config)
+    token = stdin.read().strip() if args.token == "-" else args.token.strip()
+    if token.lower().startswith("bearer "):
+        token = token[7:].strip()
+    if not token:
+        raise UsageError("no token given (pass it as an argument or on standard input)")
+    try:
+        claims = node.verifier.verify(token)
+    except InvalidTokenError as exc:
+        print(f"pjwt: token refused by jwt config {node.name!r}: {exc.reason}", file=stderr)
+        return 1
+    print(json.dumps(claims, indent=2, sort_keys=True), file=stdout)
+    return 0
+
+
+def _write(path: Path, data: bytes, mode: int, force: bool) -> None:
+    flags = os.O_WRONLY | os.O_CREAT | (os.O_TRUNC if force else os.O_EXCL)
+    try:
+        fd = os.open(path, flags, mode)
+    except FileExistsError:
+        raise UsageError(f"{path} exists; pass --force to replace it") from None
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+    os.chmod(path, mode)
+
+
+def _keygen(args: argparse.Namespace, stdout: IO[str]) -> int:
+    name: str = args.name
+    if not name.replace("_", "").replace("-", "").isalnum():
+        raise UsageError("--name takes letters, digits, '_' and '-'")
+    try:
+        key = generate(args.algorithm, rsa_bits=args.bits)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    out: Path = args.out
+    out.mkdir(parents=True, exist_ok=True)
+    prefix = f"jwt.{name}"
+    lines = [f"{prefix}.algorithm = {args.algorithm}"]
+    if is_hmac(args.algorithm):
+        assert key.secret is not None
+        secret_path = (out / f"{name}.key").resolve()
+        _write(secret_path, key.secret + b"\n", 0o600, args.force)
+        lines.append(f"{prefix}.secret_file = {secret_path}")
+        written = [f"{secret_path} (secret, mode 0600)"]
+    else:
+        assert key.private_pem is not None and key.public_pem is not None
+        private_path = (out / f"{name}.pem").resolve()
+        public_path = (out / f"{name}.pub").resolve()
+        _write(private_path, key.private_pem, 0o600, args.force)
+        _write(public_path, key.public_pem, 0o644, args.force)
+        lines += [f"{prefix}.private_key_file = {private_path}",
+                  f"{prefix}.public_key_file = {public_path}"]
+        written = [f"{private_path} (private key, mode 0600)", f"{public_path} (public key)"]
+    print("wrote " + "\n      ".join(written), file=stdout)
+    print("\n# for the ini file (with your own expires_in):", file=stdout)
+    print("\n".join(lines), file=stdout)
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
