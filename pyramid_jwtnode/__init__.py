@@ -89,5 +89,4 @@ def includeme(config: Configurator) -> None:
     config.add_directive("make_jwt_security_policy", make_jwt_security_policy)
     config.add_directive("set_jwt_security_policy", set_jwt_security_policy)
     config.add_request_method(create_jwt, "create_jwt")
-    config.add_request_method(jwt_claims, "jwt_claims", reify=True)
     config.action(None, functools.partial(configure_from_settings, config), order=PHASE1_CONFIG)

@@ -57,9 +57,10 @@ class KeySet:
 
 
 def resolve_path(spec: str) -> str:
-    """An absolute path for a file path or a ``package:relative/path`` asset spec."""
-    if os.path.isabs(spec):
-        return spec
+    """An absolute path for a file path (relative ones from the current directory) or a
+    ``package:relative/path`` asset spec."""
+    if os.path.isabs(spec) or ":" not in spec:
+        return os.path.abspath(spec)
     return str(AssetResolver(None).resolve(spec).abspath())
 
 

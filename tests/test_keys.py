@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from pyramid_jwtnode.keys import jwk_thumbprint, load_keys
+from pyramid_jwtnode.keys import jwk_thumbprint, load_keys, resolve_path
 from pyramid_jwtnode.settings import parse_config
 
 from .conftest import HS256_SECRET, KeyPair
@@ -220,4 +220,23 @@ def test_previous_key_reusing_current_kid(keys: dict[str, KeyPair]) -> None:
         lambda: load_keys(config(algorithm="ES256", private_key_file=str(keys["p256"].private),
                                  kid="k1", previous_keys=f"k1 {keys['p256b'].public}")),
         "jwt.main.previous_keys",
+    )
+
+
+def test_relative_path_is_read_from_the_current_directory(
+    keys: dict[str, KeyPair], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "keys").mkdir()
+    (tmp_path / "keys" / "k.pem").write_bytes(keys["p256"].private.read_bytes())
+    monkeypatch.chdir(tmp_path)
+    ks = load_keys(config(algorithm="ES256", private_key_file="keys/k.pem"))
+    assert isinstance(ks.signing_key, ec.EllipticCurvePrivateKey)
+
+
+def test_asset_spec_path() -> None:
+    path = resolve_path("pyramid_jwtnode:py.typed")
+    assert path.endswith("pyramid_jwtnode/py.typed") and Path(path).is_file()
+    raises_config_error(
+        lambda: load_keys(config(algorithm="ES256", private_key_file="no_such_pkg_x:k.pem")),
+        "jwt.main.private_key_file",
     )
