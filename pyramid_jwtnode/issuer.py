@@ -63,7 +63,7 @@ class Issuer:
         self.config = config
         self._clock = clock
         self._new_jti = new_jti
-        self._sign = keys.algorithm_object.sign
+        self._sign = keys.signer()
         self._key = keys.signing_key
         header: dict[str, Any] = {"alg": config.algorithm, "typ": config.typ or "JWT"}
         if keys.kid is not None:

@@ -12,9 +12,10 @@ from __future__ import annotations
 import base64
 import dataclasses
 import hashlib
+import hmac
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from cryptography.exceptions import UnsupportedAlgorithm
@@ -23,7 +24,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
 from jwt.algorithms import Algorithm, get_default_algorithms
 from pyramid.path import AssetResolver
 
-from .algorithms import EC_CURVES, EDDSA, RSA_ALGORITHMS, RSA_MIN_BITS
+from .algorithms import EC_CURVES, EDDSA, HMAC_MIN_BYTES, RSA_ALGORITHMS, RSA_MIN_BITS
 from .settings import JWTConfig, check_hmac_secret, setting_error
 
 __all__ = ["KeySet", "load_keys", "resolve_path", "jwk_thumbprint"]
@@ -32,6 +33,7 @@ PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey | ed25519.Ed25519Pri
 PublicKey = rsa.RSAPublicKey | ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey | ed448.Ed448PublicKey
 
 _ALGORITHMS = get_default_algorithms()
+_HMAC_HASHES = {"HS256": "sha256", "HS384": "sha384", "HS512": "sha512"}
 _MAX_KEY_FILE_BYTES = 64 * 1024
 
 
@@ -54,6 +56,26 @@ class KeySet:
     def algorithm_object(self) -> Algorithm:
         """PyJWT's implementation of the configured algorithm."""
         return _ALGORITHMS[self.algorithm]
+
+    def signer(self) -> Callable[[bytes, Any], bytes]:
+        """``sign(message, key)`` for this algorithm.
+
+        HS* use the standard library's one-shot ``hmac.digest`` (what PyJWT's HMAC
+        does, without building an HMAC object per call); the others are PyJWT's.
+        """
+        if self.algorithm in HMAC_MIN_BYTES:
+            name = _HMAC_HASHES[self.algorithm]
+            return lambda message, key: hmac.digest(key, message, name)
+        return self.algorithm_object.sign
+
+    def checker(self) -> Callable[[bytes, Any, bytes], bool]:
+        """``verify(message, key, signature)`` for this algorithm (constant-time for HS*)."""
+        if self.algorithm in HMAC_MIN_BYTES:
+            name = _HMAC_HASHES[self.algorithm]
+            return lambda message, key, signature: hmac.compare_digest(
+                hmac.digest(key, message, name), signature
+            )
+        return self.algorithm_object.verify
 
 
 def resolve_path(spec: str) -> str:

@@ -18,14 +18,12 @@ MAX_HEADER_SEGMENT: Final = 2048
 
 def shallow(value: dict[str, Any] | list[Any] | tuple[Any, ...]) -> bool:
     """True when no array or object lies deeper than :data:`MAX_JSON_DEPTH` (the top counts)."""
-    level: list[Any] = [value]
-    for _ in range(MAX_JSON_DEPTH):
-        level = [
-            child
-            for container in level
-            for child in (container.values() if isinstance(container, dict) else container)
-            if isinstance(child, (dict, list, tuple))
-        ]
-        if not level:
-            return True
-    return False
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        container, depth = stack.pop()
+        for child in container.values() if isinstance(container, dict) else container:
+            if isinstance(child, (dict, list, tuple)):
+                if depth >= MAX_JSON_DEPTH:
+                    return False
+                stack.append((child, depth + 1))
+    return True

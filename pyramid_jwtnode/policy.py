@@ -55,10 +55,10 @@ _ANSWERS: Final[dict[str, tuple[int, str | None, str]]] = {
 IdentityCallable = Callable[[Request, dict[str, Any]], Any]
 
 
-def claim_at(claims: dict[str, Any], path: str) -> Any:
-    """The claim at a dotted ``path`` (``data.email``), or ``None``."""
+def claim_at(claims: dict[str, Any], path: str | tuple[str, ...]) -> Any:
+    """The claim at a dotted ``path`` (``data.email``, or its parts), or ``None``."""
     value: Any = claims
-    for part in path.split("."):
+    for part in path.split(".") if isinstance(path, str) else path:
         if not isinstance(value, dict):
             return None
         value = value.get(part)
@@ -101,6 +101,8 @@ class JWTSecurityPolicy:
         self.realm = realm or name
         self.userid_claim = userid_claim
         self.principals_claim = principals_claim
+        self._userid_path = tuple(userid_claim.split("."))
+        self._principals_path = tuple(principals_claim.split(".")) if principals_claim else None
         self.identity_callback = identity
         self.query_token = query_token
         self._cache_key = f"_jwtnode_auth_{id(self)}"
@@ -124,7 +126,7 @@ class JWTSecurityPolicy:
         """Take the verifier and settings of ``node`` (done at commit by the directives)."""
         ready = self.from_node(node)
         for attr in ("verifier", "name", "realm", "userid_claim", "principals_claim",
-                     "identity_callback", "query_token"):
+                     "_userid_path", "_principals_path", "identity_callback", "query_token"):
             setattr(self, attr, getattr(ready, attr))
 
     # -- reading and verifying the credentials -----------------------------------
@@ -134,14 +136,13 @@ class JWTSecurityPolicy:
         token = None
         header = request.environ.get("HTTP_AUTHORIZATION")
         if header is not None:
-            scheme, _, rest = header.strip().partition(" ")
-            if scheme.lower() == "bearer":
-                rest = rest.strip()
-                if not rest:
+            words = header.split()
+            if words and words[0].lower() == "bearer":
+                if len(words) == 1:
                     return MALFORMED, "empty_token"
-                if any(c in rest for c in " \t,"):
+                if len(words) > 2 or "," in words[1]:
                     return MALFORMED, "several_tokens"
-                token = rest
+                token = words[1]
         if self.query_token and "access_token=" in request.environ.get("QUERY_STRING", ""):
             values = request.GET.getall("access_token")
             if token is not None or len(values) > 1:
@@ -202,7 +203,7 @@ class JWTSecurityPolicy:
         result = self.authenticate(request)
         if result.claims is None:
             return None
-        userid = claim_at(result.claims, self.userid_claim)
+        userid = claim_at(result.claims, self._userid_path)
         if isinstance(userid, int) and not isinstance(userid, bool):
             return str(userid)
         return userid if isinstance(userid, str) and userid else None
@@ -217,8 +218,8 @@ class JWTSecurityPolicy:
         userid = self.authenticated_userid(request)
         if userid is not None:
             principals.append(userid)
-        if self.principals_claim is not None:
-            principals.extend(_as_principals(claim_at(result.claims, self.principals_claim)))
+        if self._principals_path is not None:
+            principals.extend(_as_principals(claim_at(result.claims, self._principals_path)))
         return principals
 
     def permits(self, request: Request, context: Any, permission: str) -> Any:

@@ -19,10 +19,8 @@ whose ``reason`` is a short code that is safe to log.
 
 from __future__ import annotations
 
-import base64
 import binascii
 import json
-import math
 import re
 import time
 from collections.abc import Callable
@@ -38,13 +36,14 @@ from .exceptions import (
     UnknownKeyError,
 )
 from .keys import KeySet
-from .limits import MAX_HEADER_SEGMENT, MAX_NUMERIC_DATE, shallow
+from .limits import MAX_HEADER_SEGMENT, MAX_JSON_DEPTH, MAX_NUMERIC_DATE, shallow
 from .settings import JWTConfig
 
 __all__ = ["Verifier"]
 
 
-_SEGMENT: Final = re.compile(rb"[A-Za-z0-9_-]+")
+_HEADER_CACHE_SIZE: Final = 64
+_COMPACT: Final = re.compile(rb"([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)")
 
 
 class _Duplicate(ValueError):
@@ -66,17 +65,24 @@ def _no_constant(name: str) -> Any:
 _decoder: Final = json.JSONDecoder(object_pairs_hook=_object, parse_constant=_no_constant)
 
 
+_TO_STANDARD: Final = bytes.maketrans(b"-_", b"+/")
+_ALPHABET: Final = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+#: For a segment of length 4n+2 (4n+3) the last character carries 2 (4) data bits; the
+#: other 4 (2) bits must be zero, else a second spelling of the same bytes would pass.
+_SPARE_BITS: Final = {2: 0x0F, 3: 0x03}
+
+
 def _b64decode(segment: bytes) -> bytes:
-    """Strict unpadded base64url: canonical encodings only."""
-    if len(segment) % 4 == 1:
+    """Strict unpadded base64url (canonical encodings only) of a segment already known
+    to hold only base64url characters."""
+    remainder = len(segment) % 4
+    if remainder == 1:
         raise MalformedTokenError("bad_base64")
-    try:
-        data = base64.urlsafe_b64decode(segment + b"=" * (-len(segment) % 4))
-    except (binascii.Error, ValueError):
-        raise MalformedTokenError("bad_base64") from None
-    if base64.urlsafe_b64encode(data).rstrip(b"=") != segment:
-        raise MalformedTokenError("bad_base64")  # non-zero trailing bits
-    return data
+    if remainder:
+        if _ALPHABET.index(segment[-1]) & _SPARE_BITS[remainder]:
+            raise MalformedTokenError("bad_base64")
+        segment += b"=" * (4 - remainder)
+    return binascii.a2b_base64(segment.translate(_TO_STANDARD))
 
 
 def _json_object(segment: bytes, part: str) -> dict[str, Any]:
@@ -91,7 +97,8 @@ def _json_object(segment: bytes, part: str) -> dict[str, Any]:
         raise MalformedTokenError(f"bad_{part}_json") from None
     if not isinstance(value, dict):
         raise MalformedTokenError(f"{part}_not_object")
-    if not shallow(value):
+    # With no more opening brackets than the depth limit, the text cannot nest deeper.
+    if text.count("{") + text.count("[") > MAX_JSON_DEPTH and not shallow(value):
         raise MalformedTokenError(f"deep_{part}")
     return value
 
@@ -101,18 +108,29 @@ def _media_type(value: str) -> str:
     return value[len("application/"):] if value.startswith("application/") else value
 
 
+_MISSING: Final = object()
+
+
 def _numeric_date(claims: dict[str, Any], name: str) -> float | None:
-    if name not in claims:
+    """A NumericDate claim: a JSON number (not a string, not a boolean) in 0..9999-12-31."""
+    value = claims.get(name, _MISSING)
+    if value is _MISSING:
         return None
-    value = claims[name]
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, (int, float))
-        or not math.isfinite(value)
-        or not 0 <= value <= MAX_NUMERIC_DATE
-    ):
-        raise InvalidClaimError(f"{name}_not_numeric_date")
-    return value
+    # type() rather than isinstance(): bool is an int, and JSON gives exactly int or float.
+    # NaN fails both comparisons and infinity the upper one.
+    if type(value) in (int, float) and 0 <= value <= MAX_NUMERIC_DATE:
+        return value  # type: ignore[no-any-return]
+    raise InvalidClaimError(f"{name}_not_numeric_date")
+
+
+def _why_not_compact(raw: bytes) -> MalformedTokenError | InvalidSignatureError:
+    """The reason a token is not three non-empty base64url segments."""
+    parts = raw.split(b".")
+    if len(parts) != 3:
+        return MalformedTokenError("segments")
+    if not parts[2]:
+        return InvalidSignatureError("empty_signature")
+    return MalformedTokenError("bad_base64")
 
 
 class Verifier:
@@ -124,7 +142,8 @@ class Verifier:
         self.config = config
         self._clock = clock
         self._algorithm = config.algorithm
-        self._check = keys.algorithm_object.verify
+        self._check = keys.checker()
+        self._header_keys: dict[bytes, Any] = {}
         self._keys = dict(keys.verification_keys)
         self._max_bytes = config.max_token_bytes
         self._typ = _media_type(config.typ) if config.typ is not None else None
@@ -147,20 +166,21 @@ class Verifier:
             raise MalformedTokenError("not_text")
         if len(raw) > self._max_bytes:
             raise MalformedTokenError("too_large")
-        parts = raw.split(b".")
-        if len(parts) != 3:
-            raise MalformedTokenError("segments")
-        header_b64, payload_b64, signature_b64 = parts
-        if not signature_b64:
-            raise InvalidSignatureError("empty_signature")
+        match = _COMPACT.fullmatch(raw)
+        if match is None:
+            raise _why_not_compact(raw)
+        header_b64, payload_b64, signature_b64 = match.groups()
         if len(header_b64) > MAX_HEADER_SEGMENT:
             raise MalformedTokenError("header_too_large")
-        for segment in parts:
-            if not _SEGMENT.fullmatch(segment):
-                raise MalformedTokenError("bad_base64")
 
-        header = _json_object(header_b64, "header")
-        key = self._key_for(header)
+        key = self._header_keys.get(header_b64)
+        if key is None:
+            key = self._key_for(_json_object(header_b64, "header"))
+            # Tokens of one config share a few headers: remember the key each accepted
+            # header selects. Bounded; an attacker filling it only costs re-parsing.
+            if len(self._header_keys) >= _HEADER_CACHE_SIZE:
+                self._header_keys.clear()
+            self._header_keys[header_b64] = key
         signature = _b64decode(signature_b64)
         if not self._check(header_b64 + b"." + payload_b64, key, signature):
             raise InvalidSignatureError("bad_signature")
