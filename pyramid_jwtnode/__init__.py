@@ -14,6 +14,8 @@ from pyramid.interfaces import PHASE1_CONFIG
 from .directives import (
     add_jwt_config,
     add_jwt_jwks_view,
+    add_jwt_refresh_view,
+    add_jwt_revocation_view,
     add_jwt_token_view,
     add_jwt_verify_view,
     configure_from_settings,
@@ -21,6 +23,7 @@ from .directives import (
     get_jwt_node,
     jwt_claims,
     make_jwt_security_policy,
+    revoke_jwt,
     set_jwt_security_policy,
 )
 from .exceptions import (
@@ -29,8 +32,11 @@ from .exceptions import (
     InvalidClaimError,
     InvalidHeaderError,
     InvalidSignatureError,
+    GrantError,
     InvalidTokenError,
     IssueError,
+    RevokedTokenError,
+    StoreUnavailableError,
     JWTNodeError,
     MalformedTokenError,
     UnknownKeyError,
@@ -39,7 +45,9 @@ from .issuer import IssuedToken, Issuer
 from .keys import KeySet, load_keys
 from .node import JWTNode, build_node
 from .policy import JWTSecurityPolicy
+from .revocation import Revocation
 from .settings import SETTINGS, JWTConfig, parse_config
+from .stores import MemoryStore, RedisStore, RevocationStore
 from .verifier import Verifier
 
 __all__ = [
@@ -49,11 +57,14 @@ __all__ = [
     "add_jwt_token_view",
     "add_jwt_jwks_view",
     "add_jwt_verify_view",
+    "add_jwt_refresh_view",
+    "add_jwt_revocation_view",
     "make_jwt_security_policy",
     "set_jwt_security_policy",
     "get_jwt_node",
     "create_jwt",
     "jwt_claims",
+    "revoke_jwt",
     # plain objects
     "JWTConfig",
     "SETTINGS",
@@ -76,7 +87,14 @@ __all__ = [
     "ExpiredTokenError",
     "ImmatureTokenError",
     "InvalidClaimError",
+    "RevokedTokenError",
     "IssueError",
+    "StoreUnavailableError",
+    "GrantError",
+    "MemoryStore",
+    "RedisStore",
+    "RevocationStore",
+    "Revocation",
 ]
 
 
@@ -86,7 +104,10 @@ def includeme(config: Configurator) -> None:
     config.add_directive("add_jwt_token_view", add_jwt_token_view)
     config.add_directive("add_jwt_jwks_view", add_jwt_jwks_view)
     config.add_directive("add_jwt_verify_view", add_jwt_verify_view)
+    config.add_directive("add_jwt_refresh_view", add_jwt_refresh_view)
+    config.add_directive("add_jwt_revocation_view", add_jwt_revocation_view)
     config.add_directive("make_jwt_security_policy", make_jwt_security_policy)
     config.add_directive("set_jwt_security_policy", set_jwt_security_policy)
     config.add_request_method(create_jwt, "create_jwt")
+    config.add_request_method(revoke_jwt, "revoke_jwt")
     config.action(None, functools.partial(configure_from_settings, config), order=PHASE1_CONFIG)

@@ -30,11 +30,14 @@ from .settings import (
     parse_config,
     security_policy_from_settings,
 )
+from .revocation import Revocation
 from .views import (
     JWKSView,
     MethodNotAllowedView,
     PayloadCallable,
+    RefreshView,
     ResponseCallable,
+    RevocationView,
     TokenView,
     VerifyView,
 )
@@ -44,11 +47,14 @@ __all__ = [
     "add_jwt_token_view",
     "add_jwt_jwks_view",
     "add_jwt_verify_view",
+    "add_jwt_refresh_view",
+    "add_jwt_revocation_view",
     "make_jwt_security_policy",
     "set_jwt_security_policy",
     "get_jwt_node",
     "create_jwt",
     "jwt_claims",
+    "revoke_jwt",
     "configure_from_settings",
 ]
 
@@ -150,6 +156,10 @@ def _declare(
         add_jwt_jwks_view(config, parsed.jwks_route, jwt_config=name)
     if parsed.verify_route is not None:
         add_jwt_verify_view(config, parsed.verify_route, jwt_config=name)
+    if parsed.refresh_route is not None:
+        add_jwt_refresh_view(config, parsed.refresh_route, jwt_config=name, response=parsed.response)
+    if parsed.revocation_route is not None:
+        add_jwt_revocation_view(config, parsed.revocation_route, jwt_config=name)
 
 
 def add_jwt_config(
@@ -232,7 +242,7 @@ def add_jwt_token_view(
     def bind() -> None:
         node = _bound_node(registry, jwt_config, f"add_jwt_token_view({pattern!r})", issue=True)
         assert node.issuer is not None
-        view.bind(node.issuer)
+        view.bind(node.issuer, node.revocation)
 
     config.action(("jwt-token-view", route_name), bind, introspectables=(intr,))
 
@@ -362,3 +372,81 @@ def jwt_claims(request: Request) -> dict[str, Any] | None:
         if claims is not None:
             return claims
     return None
+
+
+def _revocation_of(registry: Registry, name: str, what: str, *, refresh: bool = False) -> Revocation:
+    node = _bound_node(registry, name, what)
+    if node.revocation is None:
+        raise ConfigurationError(
+            f"{what}: jwt config {name!r} has no revocation store. Fix: set "
+            f"jwt.{name}.revocation_store (memory, or redis://host:6379/0)."
+        )
+    if refresh and node.revocation.refresh_verifier is None:
+        raise ConfigurationError(
+            f"{what}: jwt config {name!r} does not issue refresh tokens. Fix: set "
+            f"jwt.{name}.refresh_expires_in."
+        )
+    return node.revocation
+
+
+def add_jwt_refresh_view(
+    config: Configurator,
+    pattern: str,
+    jwt_config: str,
+    route_name: str | None = None,
+    response: ResponseCallable | str | None = None,
+) -> None:
+    """The refresh endpoint (RFC 6749 §6) at ``pattern``: POST form, a new pair per use."""
+    route_name = route_name or f"jwt.{jwt_config}.refresh"
+    view = RefreshView(jwt_config, config.maybe_dotted(response) if response is not None else None)
+    _add_route_view(config, route_name, pattern, view, "POST")
+    intr = config.introspectable("jwt refresh views", route_name, f"jwt refresh view {pattern}",
+                                 "jwt refresh view")
+    intr["pattern"] = pattern
+    intr["jwt_config"] = jwt_config
+    intr["request_method"] = "POST"
+    intr.relate("jwt configs", jwt_config)
+    registry = config.registry
+
+    def bind() -> None:
+        view.bind(_revocation_of(registry, jwt_config, f"add_jwt_refresh_view({pattern!r})", refresh=True))
+
+    config.action(("jwt-refresh-view", route_name), bind, introspectables=(intr,))
+
+
+def add_jwt_revocation_view(
+    config: Configurator,
+    pattern: str,
+    jwt_config: str,
+    route_name: str | None = None,
+) -> None:
+    """The RFC 7009 revocation endpoint at ``pattern``: POST ``token=...``, always 200."""
+    route_name = route_name or f"jwt.{jwt_config}.revoke"
+    view = RevocationView(jwt_config)
+    _add_route_view(config, route_name, pattern, view, "POST")
+    intr = config.introspectable("jwt revocation views", route_name,
+                                 f"jwt revocation view {pattern}", "jwt revocation view")
+    intr["pattern"] = pattern
+    intr["jwt_config"] = jwt_config
+    intr["request_method"] = "POST"
+    intr.relate("jwt configs", jwt_config)
+    registry = config.registry
+
+    def bind() -> None:
+        view.bind(_revocation_of(registry, jwt_config, f"add_jwt_revocation_view({pattern!r})"))
+
+    config.action(("jwt-revocation-view", route_name), bind, introspectables=(intr,))
+
+
+def revoke_jwt(request: Request) -> bool:
+    """``request.revoke_jwt()``: revoke the request's bearer token and its family (logout).
+
+    True when a valid token was revoked; False when there was none, or its config keeps
+    no revocation store. Raises StoreUnavailableError when the store cannot be reached.
+    """
+    policies: list[JWTSecurityPolicy] = request.registry.queryUtility(IJWTPolicies) or []
+    for policy in policies:
+        if policy.revoke(request):
+            request.__dict__.pop("jwt_claims", None)
+            return True
+    return False

@@ -26,7 +26,10 @@ __all__ = [
     "ExpiredTokenError",
     "ImmatureTokenError",
     "InvalidClaimError",
+    "RevokedTokenError",
     "IssueError",
+    "StoreUnavailableError",
+    "GrantError",
 ]
 
 
@@ -84,6 +87,25 @@ class InvalidClaimError(InvalidTokenError):
     """A registered claim is missing, of the wrong type, or not the expected value."""
 
     default_reason = "bad_claim"
+
+
+class RevokedTokenError(InvalidTokenError):
+    """The token, or its refresh-token family, was revoked."""
+
+    default_reason = "revoked"
+
+
+class StoreUnavailableError(JWTNodeError):
+    """The revocation store cannot be reached: the answer is 503, never a pass (fail closed)."""
+
+
+class GrantError(JWTNodeError):
+    """A refresh request was refused; ``error`` is the RFC 6749 §5.2 code, ``reason`` the log code."""
+
+    def __init__(self, error: str, reason: str) -> None:
+        self.error = error
+        self.reason = reason
+        super().__init__(f"{error} ({reason})")
 
 
 class IssueError(JWTNodeError):

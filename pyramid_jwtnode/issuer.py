@@ -26,7 +26,10 @@ from .keys import KeySet
 from .limits import MAX_JSON_DEPTH, MAX_NUMERIC_DATE, shallow
 from .settings import REGISTERED_CLAIMS, JWTConfig
 
-__all__ = ["Issuer", "IssuedToken", "b64url"]
+__all__ = ["Issuer", "IssuedToken", "b64url", "REFRESH_TYP"]
+
+#: Header ``typ`` of refresh tokens; access-token verification refuses it (RFC 8725 §3.12).
+REFRESH_TYP = "rt+jwt"
 
 def b64url(data: bytes) -> bytes:
     """Unpadded base64url (RFC 7515 §2)."""
@@ -45,6 +48,7 @@ class IssuedToken:
     claims: Mapping[str, Any]
     expires_in: int
     config: str
+    refresh_token: str | None = None
 
 
 class Issuer:
@@ -70,6 +74,7 @@ class Issuer:
             header["kid"] = keys.kid
         self.header: Mapping[str, Any] = header
         self._header_segment = b64url(_json(header)) + b"."
+        self._refresh_header_segment = b64url(_json({**header, "typ": REFRESH_TYP})) + b"."
         fixed: dict[str, Any] = {}
         if config.issuer is not None:
             fixed["iss"] = config.issuer
@@ -77,8 +82,12 @@ class Issuer:
             fixed["aud"] = config.audience[0] if len(config.audience) == 1 else list(config.audience)
         self._fixed = fixed
 
-    def claims(self, payload: Any, *, expires_in: int | None = None) -> dict[str, Any]:
-        """The full claim set for ``payload``: the payload plus the registered claims."""
+    def claims(self, payload: Any, *, expires_in: int | None = None,
+               extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """The full claim set for ``payload``: the payload plus the registered claims.
+
+        ``extra`` holds claims the add-on itself sets (a refresh family's ``fam``).
+        """
         config = self.config
         lifetime = config.expires_in if expires_in is None else expires_in
         if isinstance(lifetime, bool) or not isinstance(lifetime, int) or lifetime <= 0:
@@ -115,10 +124,13 @@ class Issuer:
         claims.update(self._fixed)
         if config.jti:
             claims["jti"] = self._new_jti()
+        if extra:
+            claims.update(extra)
         return claims
 
-    def encode(self, claims: Mapping[str, Any]) -> str:
-        """Sign a complete claim set as a compact JWS with the configured header."""
+    def encode(self, claims: Mapping[str, Any], *, refresh: bool = False) -> str:
+        """Sign a complete claim set as a compact JWS with the configured header
+        (``typ`` :data:`REFRESH_TYP` for a refresh token)."""
         if not shallow(dict(claims)):
             raise IssueError(
                 f"jwt config {self.config.name!r}: the payload nests arrays or objects deeper than "
@@ -131,7 +143,8 @@ class Issuer:
                 f"jwt config {self.config.name!r}: the payload cannot be written as JSON "
                 f"({type(exc).__name__}: {_safe_reason(exc)})"
             ) from None
-        signing_input = self._header_segment + b64url(payload)
+        header = self._refresh_header_segment if refresh else self._header_segment
+        signing_input = header + b64url(payload)
         token = signing_input + b"." + b64url(self._sign(signing_input, self._key))
         if len(token) > self.config.max_token_bytes:
             raise IssueError(
@@ -141,15 +154,25 @@ class Issuer:
             )
         return token.decode("ascii")
 
-    def issue(self, payload: Any, *, expires_in: int | None = None) -> IssuedToken:
+    def issue(self, payload: Any, *, expires_in: int | None = None,
+              extra: Mapping[str, Any] | None = None) -> IssuedToken:
         """Build the claims for ``payload`` and sign them."""
-        claims = self.claims(payload, expires_in=expires_in)
+        claims = self.claims(payload, expires_in=expires_in, extra=extra)
         return IssuedToken(
             token=self.encode(claims),
             claims=claims,
             expires_in=claims["exp"] - claims["iat"],
             config=self.config.name,
         )
+
+    def refresh_token(self, payload: Any, family: str, lifetime: int) -> str:
+        """A refresh token of ``family`` carrying the payload to issue again (``pld``)."""
+        now = int(self._clock())
+        claims: dict[str, Any] = {"pld": payload, "fam": family, "iat": now, "exp": now + lifetime,
+                                  "jti": self._new_jti()}
+        if self.config.issuer is not None:
+            claims["iss"] = self.config.issuer
+        return self.encode(claims, refresh=True)
 
 
 def _safe_reason(exc: Exception) -> str:

@@ -8,7 +8,9 @@ from collections.abc import Callable, Mapping
 
 from .issuer import Issuer
 from .keys import KeySet, load_keys
+from .revocation import Revocation
 from .settings import JWTConfig
+from .stores import RevocationStore, open_store
 from .verifier import Verifier
 
 __all__ = ["JWTNode", "build_node"]
@@ -16,12 +18,14 @@ __all__ = ["JWTNode", "build_node"]
 
 @dataclasses.dataclass(frozen=True)
 class JWTNode:
-    """A ready jwt-config. ``issuer`` is ``None`` when the config only verifies."""
+    """A ready jwt-config. ``issuer`` is ``None`` when the config only verifies;
+    ``revocation`` is ``None`` unless the config has a ``revocation_store``."""
 
     config: JWTConfig
     keys: KeySet
     issuer: Issuer | None
     verifier: Verifier
+    revocation: Revocation | None = None
 
     @property
     def name(self) -> str:
@@ -33,8 +37,17 @@ def build_node(
     *,
     clock: Callable[[], float] = time.time,
     environ: Mapping[str, str] | None = None,
+    store: RevocationStore | None = None,
 ) -> JWTNode:
-    """Load the keys of ``config`` and build its issuer and verifier."""
+    """Load the keys of ``config`` and build its issuer, verifier and revocation.
+
+    ``store`` replaces the one ``revocation_store`` names (tests pass a MemoryStore).
+    """
     keys = load_keys(config, environ)
     issuer = Issuer(config, keys, clock=clock) if keys.signing_key is not None else None
-    return JWTNode(config, keys, issuer, Verifier(config, keys, clock=clock))
+    verifier = Verifier(config, keys, clock=clock)
+    revocation = None
+    if config.revocation_store is not None:
+        revocation = Revocation(config, keys, store or open_store(config.revocation_store), issuer,
+                                verifier, clock=clock)
+    return JWTNode(config, keys, issuer, verifier, revocation)

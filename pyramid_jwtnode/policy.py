@@ -28,11 +28,12 @@ from pyramid.authorization import Authenticated, ACLHelper, Everyone
 from pyramid.request import Request
 from pyramid.response import Response
 
-from .exceptions import InvalidTokenError
-from .views import json_response
+from .exceptions import InvalidTokenError, StoreUnavailableError
+from .views import json_response, unavailable
 
 if TYPE_CHECKING:
     from .node import JWTNode
+    from .revocation import Revocation
     from .verifier import Verifier
 
 __all__ = ["JWTSecurityPolicy", "BearerResult", "claim_at"]
@@ -44,6 +45,7 @@ ABSENT: Final = "absent"
 VALID: Final = "valid"
 INVALID: Final = "invalid"
 MALFORMED: Final = "malformed"
+UNAVAILABLE: Final = "unavailable"
 
 _ANSWERS: Final[dict[str, tuple[int, str | None, str]]] = {
     ABSENT: (401, None, "A bearer token is required."),
@@ -51,6 +53,7 @@ _ANSWERS: Final[dict[str, tuple[int, str | None, str]]] = {
     MALFORMED: (400, "invalid_request", "The request does not carry one well-formed bearer token."),
     VALID: (403, "insufficient_scope", "The access token does not grant this permission."),
 }
+
 
 IdentityCallable = Callable[[Request, dict[str, Any]], Any]
 
@@ -95,8 +98,10 @@ class JWTSecurityPolicy:
         principals_claim: str | None = None,
         identity: IdentityCallable | None = None,
         query_token: bool = False,
+        revocation: Revocation | None = None,
     ) -> None:
         self.verifier = verifier
+        self.revocation = revocation
         self.name = name
         self.realm = realm or name
         self.userid_claim = userid_claim
@@ -120,13 +125,15 @@ class JWTSecurityPolicy:
             principals_claim=c.principals_claim,
             identity=c.identity,
             query_token=c.query_token,
+            revocation=node.revocation,
         )
 
     def bind(self, node: JWTNode) -> None:
         """Take the verifier and settings of ``node`` (done at commit by the directives)."""
         ready = self.from_node(node)
         for attr in ("verifier", "name", "realm", "userid_claim", "principals_claim",
-                     "_userid_path", "_principals_path", "identity_callback", "query_token"):
+                     "_userid_path", "_principals_path", "identity_callback", "query_token",
+                     "revocation"):
             setattr(self, attr, getattr(ready, attr))
 
     # -- reading and verifying the credentials -----------------------------------
@@ -175,9 +182,15 @@ class JWTSecurityPolicy:
         assert value is not None
         try:
             claims = self.verifier.verify(value)
+            if self.revocation is not None:
+                self.revocation.check(claims)
         except InvalidTokenError as exc:
             log.info("jwt config %s: bearer token refused (%s)", self.name, exc.reason)
             return BearerResult(INVALID, reason=exc.reason)
+        except StoreUnavailableError:
+            log.error("jwt config %s: revocation store unreachable, request refused (store_unavailable)",
+                      self.name)
+            return BearerResult(UNAVAILABLE, reason="store_unavailable")
         result = BearerResult(VALID, claims)
         if self.identity_callback is None:
             result.identity = claims
@@ -226,6 +239,18 @@ class JWTSecurityPolicy:
         """Pyramid's ACL check with :meth:`principals`."""
         return self._acl.permits(context, self.principals(request), permission)
 
+    def revoke(self, request: Request) -> bool:
+        """Revoke the request's valid bearer token (and its refresh family): logout.
+
+        Returns False when there is nothing to revoke (no valid token, or no revocation store).
+        """
+        result = self.authenticate(request)
+        if result.claims is None or self.revocation is None:
+            return False
+        self.revocation.revoke(result.claims)
+        result.state, result.identity, result.claims = INVALID, None, None
+        return True
+
     def remember(self, request: Request, userid: Any, **kw: Any) -> Sequence[tuple[str, str]]:
         """Bearer tokens are not remembered by headers: issue one with a token view."""
         return []
@@ -241,7 +266,9 @@ class JWTSecurityPolicy:
         return self.answer(self.authenticate(request).state)
 
     def answer(self, state: str) -> Response:
-        """The RFC 6750 §3 response for a credentials ``state``."""
+        """The RFC 6750 §3 response for a credentials ``state`` (503 when it could not be checked)."""
+        if state == UNAVAILABLE:
+            return unavailable()
         status, error, description = _ANSWERS[state]
         challenge = f'Bearer realm="{self.realm}"'
         if error is not None:

@@ -215,6 +215,18 @@ def _realm(value: Any) -> str | None:
     return text
 
 
+def _store_url(value: Any) -> str | None:
+    text = _text(value)
+    if text is None:
+        return None
+    if text == "memory" or re.fullmatch(r"(rediss?|unix)://\S+", text):
+        return text
+    raise _Invalid(
+        "must be 'memory' or a Redis URL",
+        "give memory (one process: development and tests) or redis://host:6379/0",
+    )
+
+
 def _method(value: Any) -> str:
     text = (_text(value) or "").upper()
     if text not in _HTTP_METHODS:
@@ -384,6 +396,21 @@ SETTINGS: Final[tuple[Setting, ...]] = (
             "Dotted name of `identity(request, claims)` returning the identity (e.g. a user "
             "object) or `None` to refuse; by default the identity is the verified claims.",
             _callable),
+    Setting("revocation_store", "text", None,
+            "Where revoked and used token ids live: `memory` (one process) or a Redis URL "
+            "(`redis://host:6379/0`, shared by every process and host). When set, verification "
+            "refuses revoked tokens; when the store cannot be reached, requests that need it get "
+            "503 (fail closed).", _store_url),
+    Setting("revocation_route", "path", None,
+            "URL pattern of an RFC 7009 revocation endpoint (POST `token=...`, always 200). "
+            "Needs `revocation_store`.", _route_pattern),
+    Setting("refresh_expires_in", "int", None,
+            "Lifetime of refresh tokens in seconds; when set, the token view also returns a "
+            "`refresh_token`, rotated on every use with reuse detection. Needs "
+            "`revocation_store`.", _positive_int),
+    Setting("refresh_route", "path", None,
+            "URL pattern of the refresh endpoint (POST `grant_type=refresh_token&refresh_token=...`, "
+            "RFC 6749 §6). Needs `refresh_expires_in`.", _route_pattern),
     Setting("query_token", "bool", False,
             "Also read the token from the `access_token` query parameter (RFC 6750 §2.3; "
             "it ends up in logs and history, so it is off unless you need it).", _bool),
@@ -433,6 +460,10 @@ class JWTConfig:
     userid_claim: str = "sub"
     principals_claim: str | None = None
     identity: Callable[..., Any] | None = None
+    revocation_store: str | None = dataclasses.field(default=None, repr=False)
+    revocation_route: str | None = None
+    refresh_expires_in: int | None = None
+    refresh_route: str | None = None
     query_token: bool = False
 
     @property
@@ -461,6 +492,8 @@ class JWTConfig:
             "token_route": self.token_route,
             "jwks_route": self.jwks_route,
             "verify_route": self.verify_route,
+            "revocation": self.revocation_store is not None,
+            "refresh_expires_in": self.refresh_expires_in,
         }
 
 
@@ -592,6 +625,26 @@ def _check_together(c: JWTConfig) -> None:
             "be published",
             "remove jwks_route, or use an RS/PS/ES/EdDSA algorithm",
         )
+    if c.revocation_store is not None and not c.jti:
+        raise setting_error(
+            n, "jti", "is off but revocation_store needs a jti in every token",
+            "remove jti = false, or remove revocation_store",
+        )
+    for key, needs in (("revocation_route", "revocation_store"), ("refresh_expires_in", "revocation_store"),
+                       ("refresh_route", "refresh_expires_in")):
+        if getattr(c, key) is not None and getattr(c, needs) is None:
+            raise setting_error(
+                n, key, f"is set but {needs} is not",
+                f"set {PREFIX}{n}.{needs}" + (
+                    " (memory for one process, or redis://host:6379/0)" if needs == "revocation_store" else ""),
+            )
+    if c.refresh_expires_in is not None and not c.can_issue:
+        raise setting_error(
+            n, "refresh_expires_in", "needs a signing key but the config has only a public key",
+            "set private_key_file, or remove refresh_expires_in",
+        )
+    if c.typ is not None and c.typ.lower() in {"rt+jwt", "application/rt+jwt"}:
+        raise setting_error(n, "typ", "is the type reserved for refresh tokens", "use e.g. at+jwt")
     if c.token_route is not None:
         if c.payload is None:
             raise setting_error(

@@ -35,6 +35,7 @@ from .exceptions import (
     MalformedTokenError,
     UnknownKeyError,
 )
+from .issuer import REFRESH_TYP
 from .keys import KeySet
 from .limits import MAX_HEADER_SEGMENT, MAX_JSON_DEPTH, MAX_NUMERIC_DATE, shallow
 from .settings import JWTConfig
@@ -198,10 +199,12 @@ class Verifier:
             raise InvalidHeaderError("crit")
         if "b64" in header and header["b64"] is not True:
             raise InvalidHeaderError("b64")
+        typ = header.get("typ")
         if self._typ is not None:
-            typ = header.get("typ")
             if not isinstance(typ, str) or _media_type(typ) != self._typ:
                 raise InvalidHeaderError("typ")
+        elif isinstance(typ, str) and _media_type(typ) == REFRESH_TYP:
+            raise InvalidHeaderError("refresh_token_as_access_token")
         if "kid" not in header:
             return self._keys[None]
         kid = header["kid"]

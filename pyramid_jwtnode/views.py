@@ -12,10 +12,12 @@ from pyramid.httpexceptions import HTTPException, HTTPMethodNotAllowed
 from pyramid.request import Request
 from pyramid.response import Response
 
-from .exceptions import IssueError
+from .exceptions import GrantError, IssueError, StoreUnavailableError
 from .issuer import IssuedToken, Issuer
+from .revocation import Revocation
 
-__all__ = ["TokenView", "MethodNotAllowedView", "JWKSView", "VerifyView", "json_response", "token_body"]
+__all__ = ["TokenView", "MethodNotAllowedView", "JWKSView", "VerifyView", "RefreshView",
+           "RevocationView", "json_response", "token_body"]
 
 log = logging.getLogger("pyramid_jwtnode")
 
@@ -40,8 +42,13 @@ def json_response(body: Mapping[str, Any], status: int = 200, headers: Any = ())
 
 
 def token_body(request: Request, issued: IssuedToken) -> dict[str, Any]:
-    """The RFC 6749 §5.1 body: ``access_token``, ``token_type``, ``expires_in``."""
-    return {"access_token": issued.token, "token_type": "Bearer", "expires_in": issued.expires_in}
+    """The RFC 6749 §5.1 body: ``access_token``, ``token_type``, ``expires_in`` (and
+    ``refresh_token`` when the config issues them)."""
+    body: dict[str, Any] = {"access_token": issued.token, "token_type": "Bearer",
+                            "expires_in": issued.expires_in}
+    if issued.refresh_token is not None:
+        body["refresh_token"] = issued.refresh_token
+    return body
 
 
 def _where(exc: BaseException) -> str:
@@ -81,14 +88,18 @@ class TokenView:
         self.jwt_config = jwt_config
         self.payload = payload
         self.response = response or token_body
-        self.issuer: Issuer | None = None
+        self.issue: Callable[[Any], IssuedToken] | None = None
 
-    def bind(self, issuer: Issuer) -> None:
-        self.issuer = issuer
+    def bind(self, issuer: Issuer, revocation: Revocation | None = None) -> None:
+        """Issue with ``issuer``; with refresh tokens on, start a refresh family per token."""
+        if revocation is not None and revocation.refresh_verifier is not None:
+            self.issue = revocation.issue_pair
+        else:
+            self.issue = issuer.issue
 
     def __call__(self, request: Request) -> Response:
-        issuer = self.issuer
-        if issuer is None:  # only before commit, i.e. never under a WSGI server
+        issue = self.issue
+        if issue is None:  # only before commit, i.e. never under a WSGI server
             raise RuntimeError("TokenView used before the configuration was committed")
         try:
             payload = self.payload(request)
@@ -101,7 +112,7 @@ class TokenView:
         if isinstance(payload, Response):
             return payload
         try:
-            issued = issuer.issue(payload)
+            issued = issue(payload)
             body = self.response(request, issued)
             return json_response(body)
         except HTTPException:
@@ -165,3 +176,87 @@ class VerifyView:
         if claims is None:
             return self.policy.challenge(request)
         return json_response(claims)
+
+
+_GRANT_ERRORS: dict[str, tuple[int, str]] = {
+    "invalid_request": (400, "The request is missing a parameter or repeats one."),
+    "unsupported_grant_type": (400, "Only grant_type=refresh_token is supported here."),
+    "invalid_grant": (400, "The refresh token is invalid, expired, revoked or already used."),
+}
+_UNAVAILABLE = {"error": "temporarily_unavailable",
+                "error_description": "Tokens cannot be checked right now; try again shortly."}
+
+
+def grant_error(error: str) -> Response:
+    """An RFC 6749 §5.2 error answer with one fixed description per code."""
+    status, description = _GRANT_ERRORS[error]
+    return json_response({"error": error, "error_description": description}, status=status)
+
+
+def unavailable() -> Response:
+    """503 when the revocation store cannot be reached: refused, never waved through."""
+    return json_response(_UNAVAILABLE, status=503, headers={"Retry-After": "5"})
+
+
+def _one_param(request: Request, name: str) -> str | None:
+    values = request.POST.getall(name)
+    return values[0] if len(values) == 1 and values[0] else None
+
+
+class RefreshView:
+    """RFC 6749 §6: ``grant_type=refresh_token&refresh_token=...`` for a new token pair."""
+
+    def __init__(self, jwt_config: str, response: ResponseCallable | None = None) -> None:
+        self.jwt_config = jwt_config
+        self.response = response or token_body
+        self.revocation: Revocation | None = None
+
+    def bind(self, revocation: Revocation) -> None:
+        self.revocation = revocation
+
+    def __call__(self, request: Request) -> Response:
+        if self.revocation is None:
+            raise RuntimeError("RefreshView used before the configuration was committed")
+        grant_type = _one_param(request, "grant_type")
+        token = _one_param(request, "refresh_token")
+        if grant_type is None or token is None:
+            return grant_error("invalid_request")
+        if grant_type != "refresh_token":
+            return grant_error("unsupported_grant_type")
+        try:
+            issued = self.revocation.refresh(token)
+        except GrantError as exc:
+            log.info("jwt config %s: refresh refused (%s)", self.jwt_config, exc.reason)
+            return grant_error(exc.error)
+        except StoreUnavailableError:
+            log.error("jwt config %s: revocation store unreachable (store_unavailable)", self.jwt_config)
+            return unavailable()
+        return json_response(self.response(request, issued))
+
+
+class RevocationView:
+    """RFC 7009: POST ``token=...``; 200 whatever the token was, once it is revoked."""
+
+    def __init__(self, jwt_config: str) -> None:
+        self.jwt_config = jwt_config
+        self.revocation: Revocation | None = None
+
+    def bind(self, revocation: Revocation) -> None:
+        self.revocation = revocation
+
+    def __call__(self, request: Request) -> Response:
+        if self.revocation is None:
+            raise RuntimeError("RevocationView used before the configuration was committed")
+        token = _one_param(request, "token")
+        if token is None:
+            return grant_error("invalid_request")
+        try:
+            revoked = self.revocation.revoke_token(token)
+        except StoreUnavailableError:
+            log.error("jwt config %s: revocation store unreachable (store_unavailable)", self.jwt_config)
+            return unavailable()
+        log.info("jwt config %s: revocation request (%s)", self.jwt_config,
+                 "revoked" if revoked else "nothing_to_revoke")
+        response = Response(status=200)
+        response.headers.update(NO_STORE)
+        return response

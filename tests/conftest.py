@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import shutil
+import subprocess
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -101,3 +104,66 @@ def make_app() -> Iterator[Callable[..., TestApp]]:
         return TestApp(config.make_wsgi_app())
 
     yield build
+
+
+# -- a real Redis for the revocation tests ------------------------------------------
+
+
+class RedisServer:
+    """A redis-server of our own on a free loopback port, which tests may stop and start."""
+
+    def __init__(self, binary: str, directory: Path) -> None:
+        import socket
+
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            self.port = sock.getsockname()[1]
+        self.binary = binary
+        self.directory = directory
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        import redis
+
+        self.process = subprocess.Popen(
+            [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--dir", str(self.directory)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        client = redis.Redis.from_url(self.url, socket_connect_timeout=0.2)
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                client.ping()
+                return
+            except redis.exceptions.ConnectionError:
+                if time.monotonic() > deadline:
+                    raise RuntimeError("redis-server did not start") from None
+                time.sleep(0.05)
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+            self.process = None
+
+    def client(self) -> Any:
+        import redis
+
+        return redis.Redis.from_url(self.url)
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    """A real Redis for the session; skipped where no redis-server exists, unless
+    JWTNODE_REQUIRE_REDIS=1 (as .ci/run sets), where its absence fails the run."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        if os.environ.get("JWTNODE_REQUIRE_REDIS") == "1":
+            pytest.fail("redis-server is required (JWTNODE_REQUIRE_REDIS=1) but not installed")
+        pytest.skip("redis-server not installed: apt-get install redis-server (CI installs it)")
+    server = RedisServer(binary, tmp_path_factory.mktemp("redis"))
+    server.start()
+    yield server
+    server.stop()

@@ -1,0 +1,160 @@
+"""The Redis store for real: TTLs, an outage answered 503 (fail closed) and recovery, and
+two waitress processes sharing one Redis."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pyramid.authorization import Allow, Authenticated
+from pyramid.config import Configurator
+from webtest import TestApp
+
+from pyramid_jwtnode import RedisStore, StoreUnavailableError
+
+from .conftest import HS256_SECRET, RedisServer
+
+pytestmark = pytest.mark.usefixtures("redis_server")
+
+
+def test_store_keys_expire_with_the_token(redis_server: RedisServer) -> None:
+    store = RedisStore(redis_server.url)
+    store.add("jti:api:abc", 120)
+    assert store.any_of("jti:api:zzz", "jti:api:abc")
+    assert not store.any_of("jti:api:zzz")
+    assert 0 < redis_server.client().ttl("pyramid_jwtnode:jti:api:abc") <= 120
+    assert store.add_once("used:api:x", 60) and not store.add_once("used:api:x", 60)
+
+
+def test_unreachable_store_raises_store_unavailable() -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    store = RedisStore(f"redis://127.0.0.1:{port}/0")
+    with pytest.raises(StoreUnavailableError):
+        store.any_of("x")
+
+
+class Root:
+    __acl__ = [(Allow, Authenticated, "read")]
+
+    def __init__(self, request: Any) -> None:
+        pass
+
+
+def test_outage_is_503_without_traceback_and_recovers(redis_server: RedisServer) -> None:
+    with Configurator(root_factory=Root) as config:
+        config.include("pyramid_jwtnode")
+        config.add_jwt_config("api", algorithm="HS256", secret=HS256_SECRET, expires_in=300,
+                              refresh_expires_in=3600, revocation_store=redis_server.url,
+                              token_route="/token", payload=lambda r: {"sub": "alice"},
+                              refresh_route="/refresh", revocation_route="/revoke")
+        config.set_jwt_security_policy("api")
+        config.add_route("protected", "/protected")
+        config.add_view(lambda r: {"ok": True}, route_name="protected", permission="read", renderer="json")
+    app = TestApp(config.make_wsgi_app())
+    body = app.post("/token").json
+    auth = {"Authorization": f"Bearer {body['access_token']}"}
+    app.get("/protected", headers=auth, status=200)
+
+    redis_server.stop()
+    try:
+        for res in (
+            app.get("/protected", headers=auth, status=503),
+            app.post("/refresh", {"grant_type": "refresh_token", "refresh_token": body["refresh_token"]},
+                     status=503),
+            app.post("/revoke", {"token": body["access_token"]}, status=503),
+        ):
+            assert res.json["error"] == "temporarily_unavailable"
+            assert res.headers["Retry-After"] == "5"
+            assert "Traceback" not in res.text and "eyJ" not in res.text
+        # issuing needs no store: a client can still log in, and its token is checked later
+        assert app.post("/token", status=200).json["access_token"]
+    finally:
+        redis_server.start()
+    app.get("/protected", headers=auth, status=200)
+    new = app.post("/refresh", {"grant_type": "refresh_token", "refresh_token": body["refresh_token"]}).json
+    app.get("/protected", headers={"Authorization": f"Bearer {new['access_token']}"}, status=200)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def serve(ini: Path, port: int) -> subprocess.Popen[bytes]:
+    code = ("import sys, waitress; from pyramid.paster import get_app; "
+            "waitress.serve(get_app(sys.argv[1]), listen='127.0.0.1:' + sys.argv[2], threads=2, _quiet=True)")
+    process = subprocess.Popen([sys.executable, "-c", code, str(ini), str(port)],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               env={**os.environ, "PYTHONWARNINGS": "ignore"})
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return process
+        except OSError:
+            time.sleep(0.1)
+    process.kill()
+    raise RuntimeError("waitress did not start")
+
+
+def http(method: str, url: str, data: dict[str, str] | None = None,
+         token: str | None = None) -> tuple[int, Any]:
+    body = urllib.parse.urlencode(data).encode() if data is not None else None
+    request = urllib.request.Request(url, data=body, method=method)
+    if token:
+        request.add_header("Authorization", f"Bearer {token}")
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            raw = response.read()
+            return response.status, json.loads(raw) if raw else None
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"null")
+
+
+def test_two_processes_share_revocations(redis_server: RedisServer, tmp_path: Path) -> None:
+    """A token revoked through one waitress process is refused by the other."""
+    ini = tmp_path / "app.ini"
+    ini.write_text(f"""[app:main]
+use = egg:pyramid_jwtnode#example
+jwt.configs = igniteadmin
+jwt.security_policy = igniteadmin
+jwt.igniteadmin.algorithm = HS256
+jwt.igniteadmin.secret = {"s" * 40}
+jwt.igniteadmin.expires_in = 300
+jwt.igniteadmin.claims_key = data
+jwt.igniteadmin.token_route = /jwt/generate
+jwt.igniteadmin.token_route_method = GET
+jwt.igniteadmin.payload = example_app:recipe_payload
+jwt.igniteadmin.verify_route = /jwt/verify
+jwt.igniteadmin.revocation_store = {redis_server.url}
+jwt.igniteadmin.revocation_route = /jwt/revoke
+""")
+    ports = free_port(), free_port()
+    servers = [serve(ini, port) for port in ports]
+    try:
+        a, b = (f"http://127.0.0.1:{port}" for port in ports)
+        status, body = http("GET", f"{a}/jwt/generate")
+        assert status == 200
+        token = body["access_token"]
+        assert http("GET", f"{b}/jwt/verify", token=token)[0] == 200
+        assert http("POST", f"{a}/jwt/revoke", {"token": token}) == (200, None)
+        status, answer = http("GET", f"{b}/jwt/verify", token=token)
+        assert status == 401 and answer["error"] == "invalid_token"
+        assert http("GET", f"{a}/jwt/verify", token=token)[0] == 401
+    finally:
+        for server in servers:
+            server.terminate()
+            server.wait(timeout=10)
