@@ -5,7 +5,8 @@
     python bench/serve.py example - PORT        (example_app/testing.ini, as pserve would)
 
 With ``--processes N`` the listening socket is bound once and N forked waitress
-processes accept on it: the one-machine deployment the README documents.
+processes accept on it; ``--pin`` pins process i to CPU i. One pinned process per
+core is the one-machine deployment the README documents.
 """
 
 from __future__ import annotations
@@ -41,7 +42,10 @@ def main() -> None:
     parser.add_argument("port", type=int)
     parser.add_argument("--processes", type=int, default=1)
     parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--pin", action="store_true",
+                        help="pin process i to CPU i (mod the CPU count): no thread hops between CPUs")
     args = parser.parse_args()
+    cpus = sorted(os.sched_getaffinity(0))
     app = build(args.name, args.algorithm)
     if args.processes == 0:  # diagnostic: plain listen= path
         waitress.serve(app, listen=f"127.0.0.1:{args.port}", threads=args.threads, _quiet=True)
@@ -51,12 +55,16 @@ def main() -> None:
     sock.bind(("127.0.0.1", args.port))
     sock.listen(1024)
     if args.processes == 1:
+        if args.pin:
+            os.sched_setaffinity(0, {cpus[0]})
         waitress.serve(app, sockets=[sock], threads=args.threads, _quiet=True)
         return
     children = []
-    for _ in range(args.processes):
+    for index in range(args.processes):
         pid = os.fork()
         if pid == 0:
+            if args.pin:
+                os.sched_setaffinity(0, {cpus[index % len(cpus)]})
             waitress.serve(app, sockets=[sock], threads=args.threads, _quiet=True)
             os._exit(0)
         children.append(pid)

@@ -213,26 +213,26 @@ class JWTSecurityPolicy:
 
     def authenticated_userid(self, request: Request) -> str | None:
         """The ``userid_claim`` of a valid token (a string), else ``None``."""
-        result = self.authenticate(request)
-        if result.claims is None:
-            return None
-        userid = claim_at(result.claims, self._userid_path)
+        claims = self.authenticate(request).claims
+        return None if claims is None else self._userid(claims)
+
+    def _userid(self, claims: dict[str, Any]) -> str | None:
+        userid = claim_at(claims, self._userid_path)
         if isinstance(userid, int) and not isinstance(userid, bool):
             return str(userid)
         return userid if isinstance(userid, str) and userid else None
 
     def principals(self, request: Request) -> list[str]:
         """Everyone; and for a valid token Authenticated, the userid and the principals claim."""
-        principals = [Everyone]
-        result = self.authenticate(request)
-        if result.claims is None:
-            return principals
-        principals.append(Authenticated)
-        userid = self.authenticated_userid(request)
+        claims = self.authenticate(request).claims
+        if claims is None:
+            return [Everyone]
+        principals = [Everyone, Authenticated]
+        userid = self._userid(claims)
         if userid is not None:
             principals.append(userid)
         if self._principals_path is not None:
-            principals.extend(_as_principals(claim_at(result.claims, self._principals_path)))
+            principals.extend(_as_principals(claim_at(claims, self._principals_path)))
         return principals
 
     def permits(self, request: Request, context: Any, permission: str) -> Any:
