@@ -92,14 +92,17 @@ class Root:
         pass
 
 
-def guarded() -> Any:
-    """/protected needs a valid bearer token (HS256); /open does the same work without auth."""
+def guarded(revocation_store: str | None = None) -> Any:
+    """/protected needs a valid bearer token (HS256); /open does the same work without auth.
+
+    With ``revocation_store``, every verified token is also looked up in that store."""
     def hello(request: Any) -> Response:
         return Response(b'{"ok":true}', content_type="application/json", charset=None)
 
     with Configurator(root_factory=Root) as config:
         config.include("pyramid_jwtnode")
-        config.add_jwt_config("api", algorithm="HS256", secret=SECRET, expires_in=LIFETIME)
+        extra = {"revocation_store": revocation_store} if revocation_store else {}
+        config.add_jwt_config("api", algorithm="HS256", secret=SECRET, expires_in=LIFETIME, **extra)
         config.set_jwt_security_policy("api")
         config.add_route("protected", "/protected")
         config.add_view(hello, route_name="protected", permission="view")
@@ -110,7 +113,8 @@ def guarded() -> Any:
 
 def bearer_token() -> str:
     now = int(time.time())
-    return jwt.encode({"sub": "bench", "iat": now, "exp": now + LIFETIME}, SECRET, algorithm="HS256")
+    return jwt.encode({"sub": "bench", "iat": now, "exp": now + LIFETIME, "jti": "bench-1"}, SECRET,
+                      algorithm="HS256")
 
 
 APPS = {"addon": addon, "handwritten": handwritten, "bare": bare}

@@ -132,14 +132,11 @@ def _describe(registry: Registry, node: JWTNode) -> dict[str, Any]:
         facts.pop(key, None)
     routes = []
     introspector = registry.introspector
-    for category, kind in (("jwt token views", "token"), ("jwt jwks views", "jwks"),
-                           ("jwt verify views", "verify")):
-        for intr in introspector.get_category(category) or ():
+    for kind in ("token", "refresh", "revocation", "verify", "jwks"):
+        for intr in introspector.get_category(f"jwt {kind} views") or ():
             item = intr["introspectable"]
-            names = item.get("jwt_configs") or (item.get("jwt_config"),)
-            if node.name in names:
-                method = item.get("request_method", "GET")
-                routes.append(f"{kind} {method} {item['pattern']}")
+            if node.name in item["jwt_configs"]:
+                routes.append(f"{kind} {item['request_method']} {item['pattern']}")
     facts["routes"] = routes
     facts["security_policy"] = introspector.get("jwt security policies", node.name) is not None
     return facts

@@ -95,15 +95,21 @@ def _bound_node(registry: Registry, name: str, what: str, *, issue: bool = False
     return node
 
 
-def _add_route_view(
+def _route_view(
     config: Configurator,
-    route_name: str,
+    kind: str,
     pattern: str,
+    jwt_configs: tuple[str, ...],
     view: Callable[..., Any],
     request_method: str,
+    route_name: str | None,
+    bind: Callable[[Registry], None],
     **view_options: Any,
 ) -> None:
-    """A route answered by ``view`` for one method and by a 405 with ``Allow`` for the rest."""
+    """Register one of the add-on's routes: ``view`` for one method and a 405 with ``Allow``
+    for the others, an introspectable under ``jwt <kind> views``, and an action that binds
+    the view to its ready config(s) when the configuration commits."""
+    route_name = route_name or f"jwt.{'+'.join(jwt_configs)}.{kind}"
     method = request_method.upper()
     allowed = ("GET", "HEAD") if method == "GET" else (method,)
     view_options.setdefault("permission", NO_PERMISSION_REQUIRED)
@@ -112,6 +118,16 @@ def _add_route_view(
     config.add_view(
         MethodNotAllowedView(allowed), route_name=route_name, permission=NO_PERMISSION_REQUIRED
     )
+    intr = config.introspectable(f"jwt {kind} views", route_name, f"jwt {kind} view {pattern}",
+                                 f"jwt {kind} view")
+    intr["pattern"] = pattern
+    intr["jwt_configs"] = jwt_configs
+    intr["request_method"] = method
+    for name in jwt_configs:
+        intr.relate("jwt configs", name)
+    intr.relate("routes", route_name)
+    registry = config.registry
+    config.action((f"jwt-{kind}-view", route_name), lambda: bind(registry), introspectables=(intr,))
 
 
 def _declare(
@@ -217,34 +233,23 @@ def add_jwt_token_view(
     :data:`~pyramid.security.NO_PERMISSION_REQUIRED`: a token endpoint is where
     clients come to authenticate).
     """
-    route_name = route_name or f"jwt.{jwt_config}.token"
     payload_callable = config.maybe_dotted(payload)
     response_callable = config.maybe_dotted(response) if response is not None else None
     for key, value in (("payload", payload_callable), ("response", response_callable)):
         if value is not None and not callable(value):
             raise ConfigurationError(
-                f"add_jwt_token_view({route_name!r}): {key} is not callable. Fix: pass a "
+                f"add_jwt_token_view({pattern!r}): {key} is not callable. Fix: pass a "
                 f"function, e.g. {key}(request)."
             )
     view = TokenView(jwt_config, payload_callable, response_callable)
-    _add_route_view(config, route_name, pattern, view, request_method, **view_options)
 
-    intr = config.introspectable(
-        "jwt token views", route_name, f"jwt token view {pattern}", "jwt token view"
-    )
-    intr["pattern"] = pattern
-    intr["jwt_config"] = jwt_config
-    intr["request_method"] = request_method.upper()
-    intr.relate("jwt configs", jwt_config)
-    intr.relate("routes", route_name)
-    registry = config.registry
-
-    def bind() -> None:
+    def bind(registry: Registry) -> None:
         node = _bound_node(registry, jwt_config, f"add_jwt_token_view({pattern!r})", issue=True)
         assert node.issuer is not None
         view.bind(node.issuer, node.revocation)
 
-    config.action(("jwt-token-view", route_name), bind, introspectables=(intr,))
+    _route_view(config, "token", pattern, (jwt_config,), view, request_method, route_name, bind,
+                **view_options)
 
 
 def create_jwt(
@@ -268,18 +273,9 @@ def add_jwt_jwks_view(
 ) -> None:
     """Serve the public keys of one or more asymmetric configs as a JWK Set at ``pattern``."""
     names = (jwt_config,) if isinstance(jwt_config, str) else tuple(jwt_config)
-    route_name = route_name or f"jwt.{'+'.join(names)}.jwks"
     view = JWKSView(names)
-    _add_route_view(config, route_name, pattern, view, "GET")
-    intr = config.introspectable("jwt jwks views", route_name, f"jwt jwks view {pattern}",
-                                 "jwt jwks view")
-    intr["pattern"] = pattern
-    intr["jwt_configs"] = names
-    for name in names:
-        intr.relate("jwt configs", name)
-    registry = config.registry
 
-    def bind() -> None:
+    def bind(registry: Registry) -> None:
         jwks: list[Mapping[str, Any]] = []
         for name in names:
             node = _bound_node(registry, name, f"add_jwt_jwks_view({pattern!r})")
@@ -292,7 +288,7 @@ def add_jwt_jwks_view(
             jwks.extend(node.keys.public_jwks)
         view.bind(jwks)
 
-    config.action(("jwt-jwks-view", route_name), bind, introspectables=(intr,))
+    _route_view(config, "jwks", pattern, names, view, "GET", route_name, bind)
 
 
 def make_jwt_security_policy(config: Configurator, jwt_config: str) -> JWTSecurityPolicy:
@@ -344,20 +340,12 @@ def add_jwt_verify_view(
     route_name: str | None = None,
 ) -> None:
     """The recipe's *validate* mode at ``pattern``: the claims of a valid bearer token, else 401/400."""
-    route_name = route_name or f"jwt.{jwt_config}.verify"
     policy = JWTSecurityPolicy(name=jwt_config)
-    _add_route_view(config, route_name, pattern, VerifyView(policy), "GET")
-    intr = config.introspectable("jwt verify views", route_name, f"jwt verify view {pattern}",
-                                 "jwt verify view")
-    intr["pattern"] = pattern
-    intr["jwt_config"] = jwt_config
-    intr.relate("jwt configs", jwt_config)
-    registry = config.registry
 
-    def bind() -> None:
+    def bind(registry: Registry) -> None:
         policy.bind(_bound_node(registry, jwt_config, f"add_jwt_verify_view({pattern!r})"))
 
-    config.action(("jwt-verify-view", route_name), bind, introspectables=(intr,))
+    _route_view(config, "verify", pattern, (jwt_config,), VerifyView(policy), "GET", route_name, bind)
 
 
 def jwt_claims(request: Request) -> dict[str, Any] | None:
@@ -397,21 +385,12 @@ def add_jwt_refresh_view(
     response: ResponseCallable | str | None = None,
 ) -> None:
     """The refresh endpoint (RFC 6749 §6) at ``pattern``: POST form, a new pair per use."""
-    route_name = route_name or f"jwt.{jwt_config}.refresh"
     view = RefreshView(jwt_config, config.maybe_dotted(response) if response is not None else None)
-    _add_route_view(config, route_name, pattern, view, "POST")
-    intr = config.introspectable("jwt refresh views", route_name, f"jwt refresh view {pattern}",
-                                 "jwt refresh view")
-    intr["pattern"] = pattern
-    intr["jwt_config"] = jwt_config
-    intr["request_method"] = "POST"
-    intr.relate("jwt configs", jwt_config)
-    registry = config.registry
 
-    def bind() -> None:
+    def bind(registry: Registry) -> None:
         view.bind(_revocation_of(registry, jwt_config, f"add_jwt_refresh_view({pattern!r})", refresh=True))
 
-    config.action(("jwt-refresh-view", route_name), bind, introspectables=(intr,))
+    _route_view(config, "refresh", pattern, (jwt_config,), view, "POST", route_name, bind)
 
 
 def add_jwt_revocation_view(
@@ -421,21 +400,12 @@ def add_jwt_revocation_view(
     route_name: str | None = None,
 ) -> None:
     """The RFC 7009 revocation endpoint at ``pattern``: POST ``token=...``, always 200."""
-    route_name = route_name or f"jwt.{jwt_config}.revoke"
     view = RevocationView(jwt_config)
-    _add_route_view(config, route_name, pattern, view, "POST")
-    intr = config.introspectable("jwt revocation views", route_name,
-                                 f"jwt revocation view {pattern}", "jwt revocation view")
-    intr["pattern"] = pattern
-    intr["jwt_config"] = jwt_config
-    intr["request_method"] = "POST"
-    intr.relate("jwt configs", jwt_config)
-    registry = config.registry
 
-    def bind() -> None:
+    def bind(registry: Registry) -> None:
         view.bind(_revocation_of(registry, jwt_config, f"add_jwt_revocation_view({pattern!r})"))
 
-    config.action(("jwt-revocation-view", route_name), bind, introspectables=(intr,))
+    _route_view(config, "revocation", pattern, (jwt_config,), view, "POST", route_name, bind)
 
 
 def revoke_jwt(request: Request) -> bool:

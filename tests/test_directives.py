@@ -151,7 +151,7 @@ def test_token_views_are_introspectable() -> None:
                      "jwt.main.payload": "tests.test_directives:payload"})
     intr = config.registry.introspector.get("jwt token views", "jwt.main.token")
     assert intr["pattern"] == "/token"
-    assert intr["jwt_config"] == "main"
+    assert intr["jwt_configs"] == ("main",)
     related = config.registry.introspector.related(intr)
     assert {r.category_name for r in related} >= {"jwt configs", "routes"}
 

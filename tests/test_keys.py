@@ -12,7 +12,7 @@ from pyramid_jwtnode.keys import jwk_thumbprint, load_keys, resolve_path
 from pyramid_jwtnode.settings import parse_config
 
 from .conftest import HS256_SECRET, KeyPair
-from .helpers import raises_config_error
+from .helpers import deny_reading, raises_config_error
 
 
 def config(**raw: Any) -> Any:
@@ -119,14 +119,7 @@ def test_missing_key_file(tmp_path: Path, key: str) -> None:
 
 def test_unreadable_key_file(keys: dict[str, KeyPair], monkeypatch: pytest.MonkeyPatch) -> None:
     target = str(keys["rsa"].private)
-    real_open = open
-
-    def deny(path: Any, *args: Any, **kwargs: Any) -> Any:
-        if str(path) == target:
-            raise PermissionError(13, "Permission denied")
-        return real_open(path, *args, **kwargs)
-
-    monkeypatch.setattr("builtins.open", deny)
+    deny_reading(monkeypatch, target)
     message = raises_config_error(
         lambda: load_keys(config(algorithm="RS256", private_key_file=target)),
         "jwt.main.private_key_file",

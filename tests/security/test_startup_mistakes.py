@@ -15,7 +15,7 @@ import pytest
 from pyramid.config import Configurator
 
 from ..conftest import HS256_SECRET, KeyPair
-from ..helpers import raises_config_error
+from ..helpers import deny_reading, raises_config_error
 
 HS = {"jwt.configs": "main", "jwt.main.algorithm": "HS256", "jwt.main.secret": HS256_SECRET,
       "jwt.main.expires_in": "600"}
@@ -100,14 +100,7 @@ def test_key_file_missing(keys: dict[str, KeyPair], tmp_path: Path) -> None:
 
 def test_key_file_unreadable(keys: dict[str, KeyPair], monkeypatch: pytest.MonkeyPatch) -> None:
     target = str(keys["rsa"].private)
-    real_open = open
-
-    def deny(path: Any, *args: Any, **kwargs: Any) -> Any:
-        if str(path) == target:
-            raise PermissionError(13, "Permission denied")
-        return real_open(path, *args, **kwargs)
-
-    monkeypatch.setattr("builtins.open", deny)
+    deny_reading(monkeypatch, target)
     raises_config_error(lambda: start(rs(keys, private_key_file=target)), "jwt.main.private_key_file")
 
 
