@@ -1,4 +1,15 @@
-"""The token view: HTTP in, a signed token out (RFC 6749 §5.1), nothing else."""
+"""The add-on's views: HTTP in, HTTP out, nothing else.
+
+- :class:`TokenView`: a signed token (and a refresh token) for what a payload callable returns
+  (RFC 6749 §5.1);
+- :class:`RefreshView`: a new pair for a refresh token (RFC 6749 §6);
+- :class:`RevocationView`: RFC 7009 revocation;
+- :class:`VerifyView`: the recipe's *validate* mode;
+- :class:`JWKSView`: the public keys (RFC 7517).
+
+Each is built when its directive is called and bound to its ready config when the
+configuration commits, so nothing is looked up per request.
+"""
 
 from __future__ import annotations
 
@@ -73,11 +84,7 @@ def _server_error() -> Response:
 
 
 class TokenView:
-    """Calls the payload callable, signs its result, answers with the token.
-
-    Built when the directive is called and bound to its config's issuer when
-    the configuration is committed, so nothing is looked up per request.
-    """
+    """Calls the payload callable, signs its result, answers with the token."""
 
     def __init__(
         self,
@@ -113,14 +120,14 @@ class TokenView:
             return payload
         try:
             issued = issue(payload)
-            body = self.response(request, issued)
-            return json_response(body)
-        except HTTPException:
-            raise
         except IssueError as exc:
             log.error("jwt config %s: token not issued (issue_error): %s", self.jwt_config, exc)
             return _server_error()
-        except Exception as exc:
+        try:
+            return json_response(self.response(request, issued))
+        except HTTPException:
+            raise
+        except Exception as exc:  # the host's response callable, or a body JSON cannot carry
             log.error("jwt config %s: response callable failed (response_error): %s",
                       self.jwt_config, _where(exc))
             return _server_error()
