@@ -131,18 +131,18 @@ class Issuer:
     def encode(self, claims: Mapping[str, Any], *, refresh: bool = False) -> str:
         """Sign a complete claim set as a compact JWS with the configured header
         (``typ`` :data:`REFRESH_TYP` for a refresh token)."""
-        if not shallow(dict(claims)):
-            raise IssueError(
-                f"jwt config {self.config.name!r}: the payload nests arrays or objects deeper than "
-                f"{MAX_JSON_DEPTH} levels, which verification refuses; flatten it"
-            )
         try:
             payload = _json(claims)
+        except RecursionError:
+            raise self._too_deep() from None
         except (TypeError, ValueError) as exc:
             raise IssueError(
                 f"jwt config {self.config.name!r}: the payload cannot be written as JSON "
                 f"({type(exc).__name__}: {_safe_reason(exc)})"
             ) from None
+        # With no more opening brackets than the depth limit, it cannot nest deeper.
+        if payload.count(b"{") + payload.count(b"[") > MAX_JSON_DEPTH and not shallow(dict(claims)):
+            raise self._too_deep()
         header = self._refresh_header_segment if refresh else self._header_segment
         signing_input = header + b64url(payload)
         token = signing_input + b"." + b64url(self._sign(signing_input, self._key))
@@ -153,6 +153,12 @@ class Issuer:
                 "it; sign less, or raise max_token_bytes"
             )
         return token.decode("ascii")
+
+    def _too_deep(self) -> IssueError:
+        return IssueError(
+            f"jwt config {self.config.name!r}: the payload nests arrays or objects deeper than "
+            f"{MAX_JSON_DEPTH} levels, which verification refuses; flatten it"
+        )
 
     def issue(self, payload: Any, *, expires_in: int | None = None,
               extra: Mapping[str, Any] | None = None) -> IssuedToken:
