@@ -288,7 +288,7 @@ def main(argv: list[str] | None = None) -> int:
         """Median over rounds of the ratio of two runs made back to back in the same round,
         so that drifts of the machine (steal time, frequency) cancel."""
         if a in by_name and b in by_name:
-            pairs = zip(by_name[a].runs, by_name[b].runs)
+            pairs = zip(by_name[a].runs, by_name[b].runs, strict=True)
             ratios[f"{a} / {b} ({key})"] = round(statistics.median(x[key] / y[key] for x, y in pairs), 3)
 
     for algorithm in ("HS256", "RS256", "ES256", "EdDSA"):

@@ -31,7 +31,6 @@ import os
 import platform
 import random
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -78,7 +77,7 @@ def start_server(port: int, threads: int) -> subprocess.Popen[bytes]:
                 return server
         except OSError:
             if server.poll() is not None:
-                raise SystemExit(f"server exited; its log: {log.name}")
+                raise SystemExit(f"server exited; its log: {log.name}") from None
             time.sleep(0.1)
     server.kill()
     raise SystemExit("server did not start within 30 s")

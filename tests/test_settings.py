@@ -6,7 +6,6 @@ import dataclasses
 from typing import Any
 
 import pytest
-from pyramid.exceptions import ConfigurationError
 
 from pyramid_jwtnode.settings import (
     SETTINGS,

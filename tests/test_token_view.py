@@ -5,7 +5,6 @@ The cases docs/security-checklist.md lists for the issuer are in tests/security/
 
 from __future__ import annotations
 
-import datetime
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -13,7 +12,7 @@ from typing import Any
 import jwt
 import pytest
 from pyramid.config import Configurator
-from pyramid.httpexceptions import HTTPFound, HTTPUnauthorized
+from pyramid.httpexceptions import HTTPFound
 from webtest import TestApp
 
 from .conftest import HS256_SECRET, NOW, Clock
