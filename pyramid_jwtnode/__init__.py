@@ -1,7 +1,31 @@
 """pyramid_jwtnode: named jwt-configs, token views and bearer-token verification for Pyramid.
 
-``config.include("pyramid_jwtnode")`` adds the directives and request methods
-below and declares every config listed in the ``jwt.configs`` setting.
+``config.include("pyramid_jwtnode")`` adds the ``add_jwt_*`` and ``*_jwt_security_policy``
+directives and the request methods, and declares every config listed in the
+``jwt.configs`` setting. The public names below are what a host app or its tests use;
+everything else is private to its module.
+
+Wiring
+    :func:`includeme`; :func:`get_jwt_node` finds a ready config in a registry.
+Plain objects (usable without a Configurator)
+    :class:`JWTConfig` and :func:`parse_config` (settings), :func:`load_keys` (key
+    material), :class:`Issuer` and :class:`IssuedToken`, :class:`Verifier`,
+    :class:`JWTNode` and :func:`build_node` (a config made ready), :class:`JWTSecurityPolicy`,
+    :class:`Revocation`.
+Revocation stores
+    :class:`RevocationStore` (the protocol), :class:`MemoryStore`, :class:`RedisStore`.
+Errors
+    :class:`JWTNodeError` is the base. A bad *token* is an :class:`InvalidTokenError`,
+    whose subclasses say why: :class:`MalformedTokenError`, :class:`InvalidHeaderError`,
+    :class:`UnknownKeyError`, :class:`InvalidSignatureError`, :class:`ExpiredTokenError`,
+    :class:`ImmatureTokenError`, :class:`InvalidClaimError`, :class:`RevokedTokenError`.
+    The app handing the issuer what cannot be signed is an :class:`IssueError`; a refused
+    refresh is a :class:`GrantError`; a store that cannot be reached is a
+    :class:`StoreUnavailableError`. Bad settings or keys are Pyramid's
+    ``ConfigurationError``, at start-up.
+
+Modules for tools: :mod:`pyramid_jwtnode.testing` (helpers for host apps' tests),
+:mod:`pyramid_jwtnode.settings` (the settings table), :mod:`pyramid_jwtnode.cli` (``pjwt``).
 """
 
 from __future__ import annotations
@@ -9,74 +33,53 @@ from __future__ import annotations
 import functools
 
 from pyramid.config import Configurator
-from pyramid.interfaces import PHASE1_CONFIG
+from pyramid.interfaces import PHASE0_CONFIG
 
-from .directives import (
-    add_jwt_config,
-    add_jwt_jwks_view,
-    add_jwt_refresh_view,
-    add_jwt_revocation_view,
-    add_jwt_token_view,
-    add_jwt_verify_view,
-    configure_from_settings,
-    create_jwt,
-    get_jwt_node,
-    jwt_claims,
-    make_jwt_security_policy,
-    revoke_jwt,
-    set_jwt_security_policy,
-)
+from .directives import DIRECTIVES, declare_from_settings
 from .exceptions import (
     ExpiredTokenError,
+    GrantError,
     ImmatureTokenError,
     InvalidClaimError,
     InvalidHeaderError,
     InvalidSignatureError,
-    GrantError,
     InvalidTokenError,
     IssueError,
-    RevokedTokenError,
-    StoreUnavailableError,
     JWTNodeError,
     MalformedTokenError,
+    RevokedTokenError,
+    StoreUnavailableError,
     UnknownKeyError,
 )
 from .issuer import IssuedToken, Issuer
-from .keys import KeySet, load_keys
-from .node import JWTNode, build_node
+from .keys import load_keys
+from .node import JWTNode, build_node, get_jwt_node
 from .policy import JWTSecurityPolicy
+from .request import create_jwt, revoke_jwt
 from .revocation import Revocation
-from .settings import SETTINGS, JWTConfig, parse_config
+from .settings import JWTConfig, parse_config
 from .stores import MemoryStore, RedisStore, RevocationStore
 from .verifier import Verifier
 
 __all__ = [
-    # Pyramid wiring
+    # wiring
     "includeme",
-    "add_jwt_config",
-    "add_jwt_token_view",
-    "add_jwt_jwks_view",
-    "add_jwt_verify_view",
-    "add_jwt_refresh_view",
-    "add_jwt_revocation_view",
-    "make_jwt_security_policy",
-    "set_jwt_security_policy",
     "get_jwt_node",
-    "create_jwt",
-    "jwt_claims",
-    "revoke_jwt",
     # plain objects
     "JWTConfig",
-    "SETTINGS",
     "parse_config",
-    "KeySet",
     "load_keys",
     "Issuer",
     "IssuedToken",
     "Verifier",
-    "JWTSecurityPolicy",
     "JWTNode",
     "build_node",
+    "JWTSecurityPolicy",
+    "Revocation",
+    # revocation stores
+    "RevocationStore",
+    "MemoryStore",
+    "RedisStore",
     # errors
     "JWTNodeError",
     "InvalidTokenError",
@@ -89,25 +92,15 @@ __all__ = [
     "InvalidClaimError",
     "RevokedTokenError",
     "IssueError",
-    "StoreUnavailableError",
     "GrantError",
-    "MemoryStore",
-    "RedisStore",
-    "RevocationStore",
-    "Revocation",
+    "StoreUnavailableError",
 ]
 
 
 def includeme(config: Configurator) -> None:
     """Add the directives and request methods; declare the ini-listed configs at commit."""
-    config.add_directive("add_jwt_config", add_jwt_config)
-    config.add_directive("add_jwt_token_view", add_jwt_token_view)
-    config.add_directive("add_jwt_jwks_view", add_jwt_jwks_view)
-    config.add_directive("add_jwt_verify_view", add_jwt_verify_view)
-    config.add_directive("add_jwt_refresh_view", add_jwt_refresh_view)
-    config.add_directive("add_jwt_revocation_view", add_jwt_revocation_view)
-    config.add_directive("make_jwt_security_policy", make_jwt_security_policy)
-    config.add_directive("set_jwt_security_policy", set_jwt_security_policy)
+    for name, directive in DIRECTIVES.items():
+        config.add_directive(name, directive)
     config.add_request_method(create_jwt, "create_jwt")
     config.add_request_method(revoke_jwt, "revoke_jwt")
-    config.action(None, functools.partial(configure_from_settings, config), order=PHASE1_CONFIG)
+    config.action(None, functools.partial(declare_from_settings, config), order=PHASE0_CONFIG)

@@ -25,12 +25,11 @@ from pyramid.exceptions import ConfigurationError
 from pyramid.paster import bootstrap
 from pyramid.registry import Registry
 
-from .algorithms import ALGORITHMS, is_hmac
-from .directives import get_jwt_node
+from .algorithms import ALGORITHMS, RSA_NEW_KEY_BITS, is_hmac
 from .exceptions import InvalidTokenError, IssueError
 from .interfaces import IJWTNodes
-from .keygen import RSA_BITS, generate
-from .node import JWTNode
+from .keygen import generate
+from .node import JWTNode, get_jwt_node
 
 __all__ = ["main"]
 
@@ -77,7 +76,7 @@ def _parser() -> argparse.ArgumentParser:
                         help=f"one of {', '.join(ALGORITHMS)}")
     keygen.add_argument("--out", required=True, type=Path, metavar="DIR", help="directory to write into")
     keygen.add_argument("--name", default="main", help="file name stem and config name (default: main)")
-    keygen.add_argument("--bits", type=int, default=RSA_BITS, help=f"RSA key size (default {RSA_BITS})")
+    keygen.add_argument("--bits", type=int, default=RSA_NEW_KEY_BITS, help=f"RSA key size (default {RSA_NEW_KEY_BITS})")
     keygen.add_argument("--force", action="store_true", help="overwrite existing files")
     return parser
 
@@ -128,8 +127,8 @@ def _node(registry: Registry, name: str | None) -> JWTNode:
 def _describe(registry: Registry, node: JWTNode) -> dict[str, Any]:
     facts = node.config.describe()
     facts["kid"] = node.keys.kid
-    for key in ("token_route", "jwks_route", "verify_route"):
-        facts.pop(key, None)
+    for key in [k for k in facts if k.endswith(("_route", "_route_method"))]:
+        del facts[key]
     routes = []
     introspector = registry.introspector
     for kind in ("token", "refresh", "revocation", "verify", "jwks"):
@@ -156,7 +155,7 @@ def _configs(registry: Registry, args: argparse.Namespace, stdout: IO[str]) -> i
             ("issuer", facts["issuer"] or "-"),
             ("audience", " ".join(facts["audience"]) or "-"),
             ("kid", facts["kid"] or "-"),
-            ("previous kids", " ".join(facts["previous_kids"]) or "-"),
+            ("previous kids", " ".join(facts["previous_keys"]) or "-"),
             ("typ", facts["typ"] or "JWT (not checked)"),
             ("claims_key", facts["claims_key"] or "-"),
             ("issues tokens", "yes" if facts["can_issue"] else "no (public key only)"),

@@ -1,10 +1,14 @@
-"""Configurator directives and request methods: thin wiring over the plain objects.
+"""Configurator directives: thin wiring over the plain objects.
 
 ``add_jwt_config`` checks its settings at once (the same parser the ini file
-goes through) and loads keys in a configuration action, so a mistake in
+goes through) and builds the config in a configuration action, so a mistake in
 either stops start-up. Every registration has a discriminator and an
-introspectable; declaring the same config name twice, in code or in the ini
-file, is a :class:`~pyramid.exceptions.ConfigurationConflictError`.
+introspectable, and Pyramid's own rules decide what two of them mean: the same
+config name declared twice at one level (in code, or in code and in the ini
+file) is a :class:`~pyramid.exceptions.ConfigurationConflictError`, while the
+app's declaration overrides one made by a package it includes, exactly as with
+``add_route``. The routes a config's settings ask for (``token_route`` and the
+like) belong to that declaration: they are added only for the one that wins.
 """
 
 from __future__ import annotations
@@ -14,23 +18,24 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from pyramid.config import Configurator
-from pyramid.exceptions import ConfigurationConflictError, ConfigurationError
-from pyramid.interfaces import PHASE1_CONFIG
+from pyramid.exceptions import ConfigurationError
+from pyramid.interfaces import PHASE1_CONFIG, PHASE2_CONFIG
 from pyramid.registry import Registry
-from pyramid.request import Request
 from pyramid.security import NO_PERMISSION_REQUIRED
 
 from .interfaces import IJWTNodes, IJWTPolicies
-from .node import JWTNode, build_node
+from .node import JWTNode, build_node, get_jwt_node, register_node
 from .policy import JWTSecurityPolicy
+from .request import add_claims_property
+from .revocation import Revocation
 from .settings import (
     CONFIGS_KEY,
     SECURITY_POLICY_KEY,
+    JWTConfig,
     configs_from_settings,
     parse_config,
     security_policy_from_settings,
 )
-from .revocation import Revocation
 from .views import (
     JWKSView,
     MethodNotAllowedView,
@@ -51,34 +56,28 @@ __all__ = [
     "add_jwt_revocation_view",
     "make_jwt_security_policy",
     "set_jwt_security_policy",
-    "get_jwt_node",
-    "create_jwt",
-    "jwt_claims",
-    "revoke_jwt",
-    "configure_from_settings",
+    "declare_from_settings",
+    "DIRECTIVES",
 ]
 
-_DECLARED = "pyramid_jwtnode.declared"
-_CLAIMS_PROPERTY = "pyramid_jwtnode.jwt_claims_property"
+
+class _SettingsInfo:
+    """Where an ini-declared registration comes from, for Pyramid's conflict reports."""
+
+    def __str__(self) -> str:
+        return f"{CONFIGS_KEY} in the application settings"
 
 
-def get_jwt_node(registry: Registry, name: str | None = None) -> JWTNode:
-    """The ready config called ``name``; without a name, the only one there is."""
-    nodes: Mapping[str, JWTNode] = registry.queryUtility(IJWTNodes) or {}
-    if name is None:
-        if len(nodes) == 1:
-            return next(iter(nodes.values()))
-        raise LookupError(
-            f"{len(nodes)} jwt configs are registered ({', '.join(sorted(nodes)) or 'none'}); "
-            "name the one you mean"
-        )
-    try:
-        return nodes[name]
-    except KeyError:
-        raise LookupError(
-            f"no jwt config named {name!r} (registered: {', '.join(sorted(nodes)) or 'none'}). "
-            f"Fix: list it in {CONFIGS_KEY} or declare it with config.add_jwt_config"
-        ) from None
+def _speaking_for(config: Configurator, info: Any, includepath: tuple[str, ...] | None = None,
+                  ) -> Configurator:
+    """A configurator on the same registry whose registrations carry ``info`` (and, when
+    given, ``includepath``), so that registrations made later, inside an action, are
+    reported and overridden as the declaration they come from."""
+    speaker = config.with_package(config.package)
+    speaker.info = info
+    if includepath is not None:
+        speaker.includepath = includepath
+    return speaker
 
 
 def _bound_node(registry: Registry, name: str, what: str, *, issue: bool = False) -> JWTNode:
@@ -130,52 +129,36 @@ def _route_view(
     config.action((f"jwt-{kind}-view", route_name), lambda: bind(registry), introspectables=(intr,))
 
 
-def _declare(
-    config: Configurator,
-    name: str,
-    settings: Mapping[str, Any],
-    source: str,
-    clock: Callable[[], float],
-) -> None:
-    parsed = parse_config(name, settings)
+def _declare(config: Configurator, parsed: JWTConfig, clock: Callable[[], float]) -> None:
+    """The action that makes ``parsed`` ready at commit, with the routes its settings ask for."""
+    name = parsed.name
     registry = config.registry
-    declared: dict[str, str] = registry.setdefault(_DECLARED, {})
-    if name in declared:
-        raise ConfigurationConflictError({("jwt-config", name): [declared[name], source]})
-    declared[name] = source
-
+    origin = _speaking_for(config, config.action_info)
     intr = config.introspectable("jwt configs", name, f"jwt config {name!r}", "jwt config")
     for key, value in parsed.describe().items():
         intr[key] = value
-    intr["source"] = source
+    intr["source"] = str(origin.info)
 
     def register() -> None:
-        node = build_node(parsed, clock=clock)
-        nodes = registry.queryUtility(IJWTNodes)
-        if nodes is None:
-            nodes = {}
-            registry.registerUtility(nodes, IJWTNodes)
-        nodes[name] = node
+        register_node(registry, build_node(parsed, clock=clock))
+        _declare_routes(origin, parsed)
 
     config.action(("jwt-config", name), register, introspectables=(intr,), order=PHASE1_CONFIG)
-    if parsed.token_route is not None:
-        assert parsed.payload is not None  # the parser requires it with token_route
-        add_jwt_token_view(
-            config,
-            parsed.token_route,
-            jwt_config=name,
-            payload=parsed.payload,
-            request_method=parsed.token_route_method,
-            response=parsed.response,
-        )
-    if parsed.jwks_route is not None:
-        add_jwt_jwks_view(config, parsed.jwks_route, jwt_config=name)
-    if parsed.verify_route is not None:
-        add_jwt_verify_view(config, parsed.verify_route, jwt_config=name)
-    if parsed.refresh_route is not None:
-        add_jwt_refresh_view(config, parsed.refresh_route, jwt_config=name, response=parsed.response)
-    if parsed.revocation_route is not None:
-        add_jwt_revocation_view(config, parsed.revocation_route, jwt_config=name)
+
+
+def _declare_routes(config: Configurator, c: JWTConfig) -> None:
+    if c.token_route is not None:
+        assert c.payload is not None  # the parser requires it with token_route
+        add_jwt_token_view(config, c.token_route, jwt_config=c.name, payload=c.payload,
+                           request_method=c.token_route_method, response=c.response)
+    if c.jwks_route is not None:
+        add_jwt_jwks_view(config, c.jwks_route, jwt_config=c.name)
+    if c.verify_route is not None:
+        add_jwt_verify_view(config, c.verify_route, jwt_config=c.name)
+    if c.refresh_route is not None:
+        add_jwt_refresh_view(config, c.refresh_route, jwt_config=c.name, response=c.response)
+    if c.revocation_route is not None:
+        add_jwt_revocation_view(config, c.revocation_route, jwt_config=c.name)
 
 
 def add_jwt_config(
@@ -192,28 +175,34 @@ def add_jwt_config(
     ``payload=callable``). ``clock`` replaces ``time.time`` for this config's
     issuer and verifier (tests use it to fix the time).
     """
-    _declare(config, name, settings, str(config.action_info), clock)
+    _declare(config, parse_config(name, settings), clock)
 
 
-def configure_from_settings(config: Configurator) -> None:
-    """Declare every config listed in ``jwt.configs``; run as an action by includeme."""
+def declare_from_settings(config: Configurator) -> None:
+    """Declare every config listed in ``jwt.configs`` and the ``jwt.security_policy``.
+
+    Run by ``includeme`` as an early action (so settings added after the include count).
+    The ini file is the app's own configuration: its declarations stand at the app's
+    level, beside the app's code, whichever package included this one.
+    """
     settings = config.get_settings()
+    app = _speaking_for(config, _SettingsInfo(), includepath=())
     for name, raw in configs_from_settings(settings).items():
-        _declare(config, name, raw, f"{CONFIGS_KEY} in the application settings", time.time)
+        _declare(app, parse_config(name, raw), time.time)
     policy_config = security_policy_from_settings(settings)
     if policy_config is not None:
-        if policy_config not in config.registry.get(_DECLARED, {}):
+        _install_policy(app, policy_config, f"{SECURITY_POLICY_KEY} = {policy_config}")
+    registry = config.registry
+
+    def some_config_declared() -> None:
+        if not registry.queryUtility(IJWTNodes):
             raise ConfigurationError(
-                f"{SECURITY_POLICY_KEY} names {policy_config!r}, which is not a declared jwt "
-                f"config. Fix: name one of the configs in {CONFIGS_KEY}."
+                "pyramid_jwtnode is included but declares no jwt config. Fix: list names in "
+                f"{CONFIGS_KEY} (e.g. '{CONFIGS_KEY} = main' with jwt.main.algorithm, "
+                "jwt.main.expires_in and a key), or call config.add_jwt_config(name, ...)."
             )
-        set_jwt_security_policy(config, policy_config)
-    if not config.registry.get(_DECLARED):
-        raise ConfigurationError(
-            "pyramid_jwtnode is included but declares no jwt config. Fix: list names in "
-            f"{CONFIGS_KEY} (e.g. '{CONFIGS_KEY} = main' with jwt.main.algorithm, "
-            "jwt.main.expires_in and a key), or call config.add_jwt_config(name, ...)."
-        )
+
+    config.action(None, some_config_declared, order=PHASE2_CONFIG)
 
 
 def add_jwt_token_view(
@@ -246,23 +235,10 @@ def add_jwt_token_view(
     def bind(registry: Registry) -> None:
         node = _bound_node(registry, jwt_config, f"add_jwt_token_view({pattern!r})", issue=True)
         assert node.issuer is not None
-        view.bind(node.issuer, node.revocation)
+        view.bind(TokenView.issuing(node.issuer, node.revocation))
 
     _route_view(config, "token", pattern, (jwt_config,), view, request_method, route_name, bind,
                 **view_options)
-
-
-def create_jwt(
-    request: Request,
-    claims: Any,
-    config: str | None = None,
-    expires_in: int | None = None,
-) -> str:
-    """``request.create_jwt(claims, config="name")``: sign ``claims`` and return the token."""
-    node = get_jwt_node(request.registry, config)
-    if node.issuer is None:
-        raise LookupError(f"jwt config {node.name!r} has no private key: it cannot issue tokens")
-    return node.issuer.issue(claims, expires_in=expires_in).token
 
 
 def add_jwt_jwks_view(
@@ -286,12 +262,21 @@ def add_jwt_jwks_view(
                     "Fix: serve JWKS for RS/PS/ES/EdDSA configs only."
                 )
             jwks.extend(node.keys.public_jwks)
-        view.bind(jwks)
+        view.bind(JWKSView.body(jwks))
 
     _route_view(config, "jwks", pattern, names, view, "GET", route_name, bind)
 
 
-def make_jwt_security_policy(config: Configurator, jwt_config: str) -> JWTSecurityPolicy:
+def _install_policy(config: Configurator, jwt_config: str, what: str | None = None
+                    ) -> JWTSecurityPolicy:
+    policy = make_jwt_security_policy(config, jwt_config, what)
+    config.set_security_policy(policy)
+    config.add_forbidden_view(policy.challenge)
+    return policy
+
+
+def make_jwt_security_policy(config: Configurator, jwt_config: str, what: str | None = None
+                             ) -> JWTSecurityPolicy:
     """A bearer-token security policy for ``jwt_config``, bound when the configuration commits.
 
     It is not installed: pass it to ``config.set_security_policy`` yourself, or
@@ -306,7 +291,7 @@ def make_jwt_security_policy(config: Configurator, jwt_config: str) -> JWTSecuri
     intr.relate("jwt configs", jwt_config)
 
     def bind() -> None:
-        policy.bind(_bound_node(registry, jwt_config, f"jwt security policy for {jwt_config!r}"))
+        policy.bind(_bound_node(registry, jwt_config, what or f"jwt security policy for {jwt_config!r}"))
         policies = registry.queryUtility(IJWTPolicies)
         if policies is None:
             policies = []
@@ -314,11 +299,7 @@ def make_jwt_security_policy(config: Configurator, jwt_config: str) -> JWTSecuri
         policies.append(policy)
 
     config.action(("jwt-security-policy", jwt_config), bind, introspectables=(intr,))
-    if not registry.get(_CLAIMS_PROPERTY):
-        # A request property makes Pyramid build a request class per request (~25 us):
-        # only apps that verify tokens get it, so a token-issuing app pays nothing.
-        registry[_CLAIMS_PROPERTY] = True
-        config.add_request_method(jwt_claims, "jwt_claims", reify=True)
+    add_claims_property(config)
     return policy
 
 
@@ -327,10 +308,7 @@ def set_jwt_security_policy(config: Configurator, jwt_config: str) -> JWTSecurit
 
     From the ini file: ``jwt.security_policy = <name>``.
     """
-    policy = make_jwt_security_policy(config, jwt_config)
-    config.set_security_policy(policy)
-    config.add_forbidden_view(policy.challenge)
-    return policy
+    return _install_policy(config, jwt_config)
 
 
 def add_jwt_verify_view(
@@ -346,20 +324,6 @@ def add_jwt_verify_view(
         policy.bind(_bound_node(registry, jwt_config, f"add_jwt_verify_view({pattern!r})"))
 
     _route_view(config, "verify", pattern, (jwt_config,), VerifyView(policy), "GET", route_name, bind)
-
-
-def jwt_claims(request: Request) -> dict[str, Any] | None:
-    """``request.jwt_claims``: the verified claims of the request's bearer token, or ``None``.
-
-    Every policy made by ``make_jwt_security_policy``/``set_jwt_security_policy``
-    is asked in turn; the first that verifies the token wins.
-    """
-    policies: list[JWTSecurityPolicy] = request.registry.queryUtility(IJWTPolicies) or []
-    for policy in policies:
-        claims = policy.verified_claims(request)
-        if claims is not None:
-            return claims
-    return None
 
 
 def _revocation_of(registry: Registry, name: str, what: str, *, refresh: bool = False) -> Revocation:
@@ -408,15 +372,14 @@ def add_jwt_revocation_view(
     _route_view(config, "revocation", pattern, (jwt_config,), view, "POST", route_name, bind)
 
 
-def revoke_jwt(request: Request) -> bool:
-    """``request.revoke_jwt()``: revoke the request's bearer token and its family (logout).
-
-    True when a valid token was revoked; False when there was none, or its config keeps
-    no revocation store. Raises StoreUnavailableError when the store cannot be reached.
-    """
-    policies: list[JWTSecurityPolicy] = request.registry.queryUtility(IJWTPolicies) or []
-    for policy in policies:
-        if policy.revoke(request):
-            request.__dict__.pop("jwt_claims", None)
-            return True
-    return False
+#: The directives ``includeme`` adds, by name.
+DIRECTIVES: dict[str, Callable[..., Any]] = {
+    "add_jwt_config": add_jwt_config,
+    "add_jwt_token_view": add_jwt_token_view,
+    "add_jwt_jwks_view": add_jwt_jwks_view,
+    "add_jwt_verify_view": add_jwt_verify_view,
+    "add_jwt_refresh_view": add_jwt_refresh_view,
+    "add_jwt_revocation_view": add_jwt_revocation_view,
+    "make_jwt_security_policy": make_jwt_security_policy,
+    "set_jwt_security_policy": set_jwt_security_policy,
+}

@@ -13,7 +13,6 @@ no clash is possible and any JSON value may be signed.
 
 from __future__ import annotations
 
-import base64
 import dataclasses
 import json
 import secrets
@@ -21,19 +20,14 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from jwt.utils import base64url_encode as b64url
+
 from .exceptions import IssueError
 from .keys import KeySet
-from .limits import MAX_JSON_DEPTH, MAX_NUMERIC_DATE, shallow
-from .settings import REGISTERED_CLAIMS, JWTConfig
+from .limits import MAX_JSON_DEPTH, MAX_NUMERIC_DATE, REFRESH_TYP, REGISTERED_CLAIMS, shallow
+from .settings import JWTConfig
 
-__all__ = ["Issuer", "IssuedToken", "b64url", "REFRESH_TYP"]
-
-#: Header ``typ`` of refresh tokens; access-token verification refuses it (RFC 8725 §3.12).
-REFRESH_TYP = "rt+jwt"
-
-def b64url(data: bytes) -> bytes:
-    """Unpadded base64url (RFC 7515 §2)."""
-    return base64.urlsafe_b64encode(data).rstrip(b"=")
+__all__ = ["Issuer", "IssuedToken"]
 
 
 def _json(value: Any) -> bytes:

@@ -8,16 +8,9 @@ import secrets
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
-from .algorithms import EC_CURVES, EDDSA, HMAC_MIN_BYTES, RSA_ALGORITHMS
+from .algorithms import EC_CURVES, EDDSA, HMAC_MIN_BYTES, RSA_ALGORITHMS, RSA_MIN_BITS, RSA_NEW_KEY_BITS
 
 __all__ = ["GeneratedKey", "generate"]
-
-_CURVES: dict[str, ec.EllipticCurve] = {
-    "secp256r1": ec.SECP256R1(), "secp384r1": ec.SECP384R1(), "secp521r1": ec.SECP521R1()
-}
-
-#: New RSA keys: above the 2048-bit floor, as NIST SP 800-57 advises for use past 2030.
-RSA_BITS = 3072
 
 
 @dataclasses.dataclass(frozen=True)
@@ -30,18 +23,18 @@ class GeneratedKey:
     public_pem: bytes | None = None
 
 
-def generate(algorithm: str, rsa_bits: int = RSA_BITS) -> GeneratedKey:
+def generate(algorithm: str, rsa_bits: int = RSA_NEW_KEY_BITS) -> GeneratedKey:
     """New key material for ``algorithm``: a random secret for HS*, a key pair otherwise."""
     if algorithm in HMAC_MIN_BYTES:
         # token_urlsafe(n) gives about 1.3 n characters, all kept: >= n bytes of secret.
         return GeneratedKey(algorithm, secret=secrets.token_urlsafe(HMAC_MIN_BYTES[algorithm]).encode())
     private: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey
     if algorithm in RSA_ALGORITHMS:
-        if rsa_bits < 2048:
-            raise ValueError("RSA keys must have 2048 bits or more")
+        if rsa_bits < RSA_MIN_BITS:
+            raise ValueError(f"RSA keys must have {RSA_MIN_BITS} bits or more")
         private = rsa.generate_private_key(public_exponent=65537, key_size=rsa_bits)
     elif algorithm in EC_CURVES:
-        private = ec.generate_private_key(_CURVES[EC_CURVES[algorithm]])
+        private = ec.generate_private_key(EC_CURVES[algorithm]())
     elif algorithm == EDDSA:
         private = ed25519.Ed25519PrivateKey.generate()
     else:

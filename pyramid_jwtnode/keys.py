@@ -9,7 +9,6 @@ names the setting and never contains key material.
 
 from __future__ import annotations
 
-import base64
 import dataclasses
 import hashlib
 import hmac
@@ -21,19 +20,27 @@ from typing import Any
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
-from jwt.algorithms import Algorithm, get_default_algorithms
+from jwt.algorithms import Algorithm
+from jwt.utils import base64url_encode
 from pyramid.path import AssetResolver
 
-from .algorithms import EC_CURVES, EDDSA, HMAC_MIN_BYTES, RSA_ALGORITHMS, RSA_MIN_BITS
-from .settings import JWTConfig, check_hmac_secret, setting_error
+from .algorithms import (
+    EC_CURVES,
+    EDDSA,
+    HMAC_HASHES,
+    RSA_ALGORITHMS,
+    RSA_MIN_BITS,
+    hmac_secret_problem,
+    implementation,
+    is_hmac,
+)
+from .settings import JWTConfig, setting_error
 
 __all__ = ["KeySet", "load_keys", "resolve_path", "jwk_thumbprint"]
 
 PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey | ed448.Ed448PrivateKey
 PublicKey = rsa.RSAPublicKey | ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey | ed448.Ed448PublicKey
 
-_ALGORITHMS = get_default_algorithms()
-_HMAC_HASHES = {"HS256": "sha256", "HS384": "sha384", "HS512": "sha512"}
 _MAX_KEY_FILE_BYTES = 64 * 1024
 
 
@@ -55,7 +62,7 @@ class KeySet:
     @property
     def algorithm_object(self) -> Algorithm:
         """PyJWT's implementation of the configured algorithm."""
-        return _ALGORITHMS[self.algorithm]
+        return implementation(self.algorithm)
 
     def signer(self) -> Callable[[bytes, Any], bytes]:
         """``sign(message, key)`` for this algorithm.
@@ -63,15 +70,15 @@ class KeySet:
         HS* use the standard library's one-shot ``hmac.digest`` (what PyJWT's HMAC
         does, without building an HMAC object per call); the others are PyJWT's.
         """
-        if self.algorithm in HMAC_MIN_BYTES:
-            name = _HMAC_HASHES[self.algorithm]
+        if is_hmac(self.algorithm):
+            name = HMAC_HASHES[self.algorithm]
             return lambda message, key: hmac.digest(key, message, name)
         return self.algorithm_object.sign
 
     def checker(self) -> Callable[[bytes, Any, bytes], bool]:
         """``verify(message, key, signature)`` for this algorithm (constant-time for HS*)."""
-        if self.algorithm in HMAC_MIN_BYTES:
-            name = _HMAC_HASHES[self.algorithm]
+        if is_hmac(self.algorithm):
+            name = HMAC_HASHES[self.algorithm]
             return lambda message, key, signature: hmac.compare_digest(
                 hmac.digest(key, message, name), signature
             )
@@ -197,10 +204,11 @@ def _check_type(config: JWTConfig, key_name: str, key: Any) -> Any:
         if not isinstance(key, (ec.EllipticCurvePrivateKey, ec.EllipticCurvePublicKey)):
             raise setting_error(config.name, key_name, f"is not an EC key, as {alg} needs",
                                 "give an EC key or change the algorithm")
-        if key.curve.name != EC_CURVES[alg]:
+        curve = EC_CURVES[alg]().name
+        if key.curve.name != curve:
             raise setting_error(
                 config.name, key_name, f"is on a curve that {alg} does not use (RFC 7518 §3.4)",
-                f"{alg} needs a {EC_CURVES[alg]} key",
+                f"{alg} needs a {curve} key",
             )
     elif alg == EDDSA:
         if not isinstance(key, (ed25519.Ed25519PrivateKey, ed25519.Ed25519PublicKey,
@@ -214,12 +222,8 @@ def _public_bytes(key: PublicKey) -> bytes:
     return key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
 
 
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
 def _public_jwk(algorithm: str, key: PublicKey) -> dict[str, Any]:
-    jwk = dict(_ALGORITHMS[algorithm].to_jwk(key, as_dict=True))
+    jwk = dict(implementation(algorithm).to_jwk(key, as_dict=True))
     return {k: jwk[k] for k in ("kty", "crv", "n", "e", "x", "y") if k in jwk}
 
 
@@ -228,7 +232,7 @@ def jwk_thumbprint(jwk: Mapping[str, Any]) -> str:
     required = {"RSA": ("e", "kty", "n"), "EC": ("crv", "kty", "x", "y"), "OKP": ("crv", "kty", "x")}
     members = {k: jwk[k] for k in required[jwk["kty"]]}
     digest = hashlib.sha256(json.dumps(members, separators=(",", ":"), sort_keys=True).encode())
-    return _b64(digest.digest())
+    return base64url_encode(digest.digest()).decode("ascii")
 
 
 def load_keys(config: JWTConfig, environ: Mapping[str, str] | None = None) -> KeySet:
@@ -246,24 +250,29 @@ def _check_previous_kid(config: JWTConfig, kid: str, verification: Mapping[str |
         )
 
 
+def _check_secret(config: JWTConfig, key_name: str, secret: bytes) -> bytes:
+    problem = hmac_secret_problem(config.algorithm, secret)
+    if problem is not None:
+        raise setting_error(config.name, key_name, *problem)
+    return secret
+
+
 def _hmac_keys(config: JWTConfig, environ: Mapping[str, str]) -> KeySet:
-    algorithm = _ALGORITHMS[config.algorithm]
+    algorithm = implementation(config.algorithm)
     key_name, secret = _secret(config, environ)
-    check_hmac_secret(config.name, key_name, config.algorithm, secret)
-    current = algorithm.prepare_key(secret)
+    current = algorithm.prepare_key(_check_secret(config, key_name, secret))
     verification: dict[str | None, Any] = {None: current}
     if config.kid is not None:
         verification[config.kid] = current
     for previous in config.previous_keys:
         _check_previous_kid(config, previous.kid, verification)
         old = _read(config.name, "previous_keys", previous.path).strip()
-        check_hmac_secret(config.name, "previous_keys", config.algorithm, old)
-        verification[previous.kid] = algorithm.prepare_key(old)
+        verification[previous.kid] = algorithm.prepare_key(_check_secret(config, "previous_keys", old))
     return KeySet(config.algorithm, config.kid, current, verification)
 
 
 def _asymmetric_keys(config: JWTConfig) -> KeySet:
-    algorithm = _ALGORITHMS[config.algorithm]
+    algorithm = implementation(config.algorithm)
     private = _load_private(config) if config.private_key_file is not None else None
     public: PublicKey
     if config.public_key_file is not None:

@@ -1,10 +1,17 @@
-"""Bounds shared by the issuer and the verifier, so we never issue what we would refuse."""
+"""Bounds and names the issuer and the verifier share, so we never issue what we would refuse."""
 
 from __future__ import annotations
 
 from typing import Any, Final
 
-__all__ = ["MAX_NUMERIC_DATE", "MAX_JSON_DEPTH", "MAX_HEADER_SEGMENT", "shallow"]
+__all__ = [
+    "MAX_NUMERIC_DATE",
+    "MAX_JSON_DEPTH",
+    "MAX_HEADER_SEGMENT",
+    "REFRESH_TYP",
+    "REGISTERED_CLAIMS",
+    "shallow",
+]
 
 #: The largest NumericDate written or accepted: 9999-12-31T23:59:59Z.
 MAX_NUMERIC_DATE: Final = 253402300799
@@ -14,6 +21,13 @@ MAX_JSON_DEPTH: Final = 16
 
 #: Longest base64url header segment the verifier decodes (a header holds alg, typ, kid).
 MAX_HEADER_SEGMENT: Final = 2048
+
+#: Header ``typ`` of refresh tokens; access-token verification refuses it (RFC 8725 §3.12).
+REFRESH_TYP: Final = "rt+jwt"
+
+#: Claims the issuer sets from configuration; a payload may not carry them.
+REGISTERED_CLAIMS: Final = frozenset({"iat", "exp", "nbf", "iss", "aud", "jti"})
+
 
 
 def shallow(value: dict[str, Any] | list[Any] | tuple[Any, ...]) -> bool:

@@ -1,4 +1,5 @@
-"""What one named jwt-config becomes at start-up: settings, keys, issuer, verifier."""
+"""What one named jwt-config becomes at start-up (settings, keys, issuer, verifier), and
+where the ready configs are kept in a Pyramid registry."""
 
 from __future__ import annotations
 
@@ -6,6 +7,9 @@ import dataclasses
 import time
 from collections.abc import Callable, Mapping
 
+from pyramid.registry import Registry
+
+from .interfaces import IJWTNodes
 from .issuer import Issuer
 from .keys import KeySet, load_keys
 from .revocation import Revocation
@@ -13,7 +17,7 @@ from .settings import JWTConfig
 from .stores import RevocationStore, open_store
 from .verifier import Verifier
 
-__all__ = ["JWTNode", "build_node"]
+__all__ = ["JWTNode", "build_node", "get_jwt_node", "register_node"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -51,3 +55,31 @@ def build_node(
         revocation = Revocation(config, keys, store or open_store(config.revocation_store), issuer,
                                 verifier, clock=clock)
     return JWTNode(config, keys, issuer, verifier, revocation)
+
+
+def register_node(registry: Registry, node: JWTNode) -> None:
+    """Keep ``node`` in ``registry`` under its name (done at commit by ``add_jwt_config``)."""
+    nodes: dict[str, JWTNode] | None = registry.queryUtility(IJWTNodes)
+    if nodes is None:
+        nodes = {}
+        registry.registerUtility(nodes, IJWTNodes)
+    nodes[node.name] = node
+
+
+def get_jwt_node(registry: Registry, name: str | None = None) -> JWTNode:
+    """The ready config called ``name``; without a name, the only one there is."""
+    nodes: Mapping[str, JWTNode] = registry.queryUtility(IJWTNodes) or {}
+    if name is None:
+        if len(nodes) == 1:
+            return next(iter(nodes.values()))
+        raise LookupError(
+            f"{len(nodes)} jwt configs are registered ({', '.join(sorted(nodes)) or 'none'}); "
+            "name the one you mean"
+        )
+    try:
+        return nodes[name]
+    except KeyError:
+        raise LookupError(
+            f"no jwt config named {name!r} (registered: {', '.join(sorted(nodes)) or 'none'}). "
+            "Fix: list it in jwt.configs or declare it with config.add_jwt_config"
+        ) from None

@@ -20,16 +20,17 @@ failed. The reason goes to the ``pyramid_jwtnode`` logger as a short code.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Final
 
-from pyramid.authorization import Authenticated, ACLHelper, Everyone
+from pyramid.authorization import ACLHelper, Authenticated, Everyone
 from pyramid.request import Request
 from pyramid.response import Response
 
 from .exceptions import InvalidTokenError, StoreUnavailableError
-from .views import json_response, unavailable
+from .responses import bearer_challenge, unavailable
 
 if TYPE_CHECKING:
     from .node import JWTNode
@@ -47,11 +48,9 @@ INVALID: Final = "invalid"
 MALFORMED: Final = "malformed"
 UNAVAILABLE: Final = "unavailable"
 
-_ANSWERS: Final[dict[str, tuple[int, str | None, str]]] = {
-    ABSENT: (401, None, "A bearer token is required."),
-    INVALID: (401, "invalid_token", "The access token is invalid or has expired."),
-    MALFORMED: (400, "invalid_request", "The request does not carry one well-formed bearer token."),
-    VALID: (403, "insufficient_scope", "The access token does not grant this permission."),
+#: the RFC 6750 error code of each state (VALID: the token lacks the permission)
+_ERRORS: Final[dict[str, str | None]] = {
+    ABSENT: None, INVALID: "invalid_token", MALFORMED: "invalid_request", VALID: "insufficient_scope",
 }
 
 
@@ -80,6 +79,21 @@ class BearerResult:
         self.identity: Any = None
 
 
+@dataclasses.dataclass(frozen=True)
+class _Guard:
+    """How one config's tokens are checked and turned into an identity: the policy's
+    bound state (the ready config's verifier and revocation, and its policy settings)."""
+
+    verifier: Verifier
+    revocation: Revocation | None
+    name: str
+    realm: str
+    userid_path: tuple[str, ...]
+    principals_path: tuple[str, ...] | None
+    identity: IdentityCallable | None
+    query_token: bool
+
+
 class JWTSecurityPolicy:
     """``ISecurityPolicy`` for bearer JWTs of one config.
 
@@ -100,16 +114,14 @@ class JWTSecurityPolicy:
         query_token: bool = False,
         revocation: Revocation | None = None,
     ) -> None:
-        self.verifier = verifier
-        self.revocation = revocation
         self.name = name
-        self.realm = realm or name
-        self.userid_claim = userid_claim
-        self.principals_claim = principals_claim
-        self._userid_path = tuple(userid_claim.split("."))
-        self._principals_path = tuple(principals_claim.split(".")) if principals_claim else None
-        self.identity_callback = identity
-        self.query_token = query_token
+        self._guard: _Guard | None = None
+        if verifier is not None:
+            self._guard = _Guard(
+                verifier, revocation, name, realm or name, tuple(userid_claim.split(".")),
+                tuple(principals_claim.split(".")) if principals_claim else None, identity,
+                query_token,
+            )
         self._cache_key = f"_jwtnode_auth_{id(self)}"
         self._acl = ACLHelper()
 
@@ -130,11 +142,28 @@ class JWTSecurityPolicy:
 
     def bind(self, node: JWTNode) -> None:
         """Take the verifier and settings of ``node`` (done at commit by the directives)."""
-        ready = self.from_node(node)
-        for attr in ("verifier", "name", "realm", "userid_claim", "principals_claim",
-                     "_userid_path", "_principals_path", "identity_callback", "query_token",
-                     "revocation"):
-            setattr(self, attr, getattr(ready, attr))
+        self._guard = self.from_node(node)._guard
+
+    @property
+    def guard(self) -> _Guard:
+        if self._guard is None:
+            raise RuntimeError("JWTSecurityPolicy used before it was bound to a jwt config")
+        return self._guard
+
+    @property
+    def realm(self) -> str:
+        """The ``realm`` of this policy's challenges."""
+        return self.guard.realm
+
+    @property
+    def verifier(self) -> Verifier:
+        """The verifier of the bound config."""
+        return self.guard.verifier
+
+    @property
+    def revocation(self) -> Revocation | None:
+        """The revocation of the bound config (``None`` without a revocation store)."""
+        return self.guard.revocation
 
     # -- reading and verifying the credentials -----------------------------------
 
@@ -150,7 +179,7 @@ class JWTSecurityPolicy:
                 if len(words) > 2 or "," in words[1]:
                     return MALFORMED, "several_tokens"
                 token = words[1]
-        if self.query_token and "access_token=" in request.environ.get("QUERY_STRING", ""):
+        if self.guard.query_token and "access_token=" in request.environ.get("QUERY_STRING", ""):
             values = request.GET.getall("access_token")
             if token is not None or len(values) > 1:
                 return MALFORMED, "several_tokens"
@@ -171,33 +200,32 @@ class JWTSecurityPolicy:
         return result
 
     def _authenticate(self, request: Request) -> BearerResult:
-        if self.verifier is None:
-            raise RuntimeError("JWTSecurityPolicy used before it was bound to a jwt config")
+        guard = self.guard
         state, value = self._token(request)
         if state == ABSENT:
             return BearerResult(ABSENT)
         if state == MALFORMED:
-            log.info("jwt config %s: authorization refused (%s)", self.name, value)
+            log.info("jwt config %s: authorization refused (%s)", guard.name, value)
             return BearerResult(MALFORMED, reason=value)
         assert value is not None
         try:
-            claims = self.verifier.verify(value)
-            if self.revocation is not None:
-                self.revocation.check(claims)
+            claims = guard.verifier.verify(value)
+            if guard.revocation is not None:
+                guard.revocation.check(claims)
         except InvalidTokenError as exc:
-            log.info("jwt config %s: bearer token refused (%s)", self.name, exc.reason)
+            log.info("jwt config %s: bearer token refused (%s)", guard.name, exc.reason)
             return BearerResult(INVALID, reason=exc.reason)
         except StoreUnavailableError:
             log.error("jwt config %s: revocation store unreachable, request refused (store_unavailable)",
-                      self.name)
+                      guard.name)
             return BearerResult(UNAVAILABLE, reason="store_unavailable")
         result = BearerResult(VALID, claims)
-        if self.identity_callback is None:
+        if guard.identity is None:
             result.identity = claims
         else:
-            result.identity = self.identity_callback(request, claims)
+            result.identity = guard.identity(request, claims)
             if result.identity is None:
-                log.info("jwt config %s: bearer token refused (identity_refused)", self.name)
+                log.info("jwt config %s: bearer token refused (identity_refused)", guard.name)
                 return BearerResult(INVALID, reason="identity_refused")
         return result
 
@@ -217,7 +245,7 @@ class JWTSecurityPolicy:
         return None if claims is None else self._userid(claims)
 
     def _userid(self, claims: dict[str, Any]) -> str | None:
-        userid = claim_at(claims, self._userid_path)
+        userid = claim_at(claims, self.guard.userid_path)
         if isinstance(userid, int) and not isinstance(userid, bool):
             return str(userid)
         return userid if isinstance(userid, str) and userid else None
@@ -231,8 +259,8 @@ class JWTSecurityPolicy:
         userid = self._userid(claims)
         if userid is not None:
             principals.append(userid)
-        if self._principals_path is not None:
-            principals.extend(_as_principals(claim_at(claims, self._principals_path)))
+        if self.guard.principals_path is not None:
+            principals.extend(_as_principals(claim_at(claims, self.guard.principals_path)))
         return principals
 
     def permits(self, request: Request, context: Any, permission: str) -> Any:
@@ -245,9 +273,10 @@ class JWTSecurityPolicy:
         Returns False when there is nothing to revoke (no valid token, or no revocation store).
         """
         result = self.authenticate(request)
-        if result.claims is None or self.revocation is None:
+        revocation = self.guard.revocation
+        if result.claims is None or revocation is None:
             return False
-        self.revocation.revoke(result.claims)
+        revocation.revoke(result.claims)
         result.state, result.identity, result.claims = INVALID, None, None
         return True
 
@@ -269,12 +298,7 @@ class JWTSecurityPolicy:
         """The RFC 6750 §3 response for a credentials ``state`` (503 when it could not be checked)."""
         if state == UNAVAILABLE:
             return unavailable()
-        status, error, description = _ANSWERS[state]
-        challenge = f'Bearer realm="{self.realm}"'
-        if error is not None:
-            challenge += f', error="{error}", error_description="{description}"'
-        body = {"error": error or "unauthorized", "error_description": description}
-        return json_response(body, status=status, headers={"WWW-Authenticate": challenge})
+        return bearer_challenge(self.realm, _ERRORS[state])
 
 
 def _as_principals(value: Any) -> Iterable[str]:

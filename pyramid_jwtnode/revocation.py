@@ -21,7 +21,8 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from .exceptions import GrantError, InvalidTokenError, RevokedTokenError
-from .issuer import REFRESH_TYP, IssuedToken, Issuer
+from .issuer import IssuedToken, Issuer
+from .limits import REFRESH_TYP
 from .keys import KeySet
 from .settings import JWTConfig
 from .stores import RevocationStore

@@ -19,7 +19,7 @@ from typing import Any
 
 from pyramid.registry import Registry
 
-from .directives import get_jwt_node
+from .node import get_jwt_node
 
 __all__ = ["Clock", "registry_of", "mint_token", "bearer", "auth_header"]
 

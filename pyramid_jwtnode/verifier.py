@@ -35,9 +35,8 @@ from .exceptions import (
     MalformedTokenError,
     UnknownKeyError,
 )
-from .issuer import REFRESH_TYP
 from .keys import KeySet
-from .limits import MAX_HEADER_SEGMENT, MAX_JSON_DEPTH, MAX_NUMERIC_DATE, shallow
+from .limits import MAX_HEADER_SEGMENT, MAX_JSON_DEPTH, MAX_NUMERIC_DATE, REFRESH_TYP, shallow
 from .settings import JWTConfig
 
 __all__ = ["Verifier"]

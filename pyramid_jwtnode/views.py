@@ -17,7 +17,7 @@ import json
 import logging
 import traceback
 from collections.abc import Callable, Mapping
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, TypeVar
 
 from pyramid.httpexceptions import HTTPException, HTTPMethodNotAllowed
 from pyramid.request import Request
@@ -25,41 +25,18 @@ from pyramid.response import Response
 
 from .exceptions import GrantError, IssueError, StoreUnavailableError
 from .issuer import IssuedToken, Issuer
+from .responses import NO_STORE, json_response, oauth_error, token_body, unavailable
 from .revocation import Revocation
 
 __all__ = ["TokenView", "MethodNotAllowedView", "JWKSView", "VerifyView", "RefreshView",
-           "RevocationView", "json_response", "token_body"]
+           "RevocationView", "PayloadCallable", "ResponseCallable"]
 
 log = logging.getLogger("pyramid_jwtnode")
 
 PayloadCallable = Callable[[Request], Any]
 ResponseCallable = Callable[[Request, IssuedToken], Mapping[str, Any]]
 
-#: RFC 6749 §5.1: token responses must not be cached.
-NO_STORE: tuple[tuple[str, str], ...] = (("Cache-Control", "no-store"), ("Pragma", "no-cache"))
-
-
-def json_response(body: Mapping[str, Any], status: int = 200, headers: Any = ()) -> Response:
-    """A JSON response that caches and proxies may not store."""
-    response = Response(
-        body=json.dumps(body, separators=(",", ":")).encode("utf-8"),
-        status=status,
-        content_type="application/json",
-        charset=None,
-    )
-    response.headers.update(NO_STORE)
-    response.headers.update(headers)
-    return response
-
-
-def token_body(request: Request, issued: IssuedToken) -> dict[str, Any]:
-    """The RFC 6749 §5.1 body: ``access_token``, ``token_type``, ``expires_in`` (and
-    ``refresh_token`` when the config issues them)."""
-    body: dict[str, Any] = {"access_token": issued.token, "token_type": "Bearer",
-                            "expires_in": issued.expires_in}
-    if issued.refresh_token is not None:
-        body["refresh_token"] = issued.refresh_token
-    return body
+T = TypeVar("T")
 
 
 def _where(exc: BaseException) -> str:
@@ -76,14 +53,25 @@ def _where(exc: BaseException) -> str:
     return f"{type(exc).__name__} at {last.filename}:{last.lineno} in {last.name}"
 
 
-def _server_error() -> Response:
-    return json_response(
-        {"error": "server_error", "error_description": "The token could not be issued."},
-        status=500,
-    )
+class _Bound(Generic[T]):
+    """A view built when its directive is called and bound to what its ready config
+    provides when the configuration commits, so nothing is looked up per request."""
+
+    def __init__(self, jwt_config: str) -> None:
+        self.jwt_config = jwt_config
+        self._state: T | None = None
+
+    def bind(self, state: T) -> None:
+        self._state = state
+
+    @property
+    def state(self) -> T:
+        if self._state is None:  # only before commit, i.e. never under a WSGI server
+            raise RuntimeError(f"{type(self).__name__} used before the configuration was committed")
+        return self._state
 
 
-class TokenView:
+class TokenView(_Bound[Callable[[Any], IssuedToken]]):
     """Calls the payload callable, signs its result, answers with the token."""
 
     def __init__(
@@ -92,22 +80,19 @@ class TokenView:
         payload: PayloadCallable,
         response: ResponseCallable | None = None,
     ) -> None:
-        self.jwt_config = jwt_config
+        super().__init__(jwt_config)
         self.payload = payload
         self.response = response or token_body
-        self.issue: Callable[[Any], IssuedToken] | None = None
 
-    def bind(self, issuer: Issuer, revocation: Revocation | None = None) -> None:
-        """Issue with ``issuer``; with refresh tokens on, start a refresh family per token."""
+    @staticmethod
+    def issuing(issuer: Issuer, revocation: Revocation | None) -> Callable[[Any], IssuedToken]:
+        """How to issue: with refresh tokens on, each token starts a refresh family."""
         if revocation is not None and revocation.refresh_verifier is not None:
-            self.issue = revocation.issue_pair
-        else:
-            self.issue = issuer.issue
+            return revocation.issue_pair
+        return issuer.issue
 
     def __call__(self, request: Request) -> Response:
-        issue = self.issue
-        if issue is None:  # only before commit, i.e. never under a WSGI server
-            raise RuntimeError("TokenView used before the configuration was committed")
+        issue = self.state
         try:
             payload = self.payload(request)
         except HTTPException:
@@ -115,14 +100,14 @@ class TokenView:
         except Exception as exc:
             log.error("jwt config %s: payload callable raised (payload_error): %s",
                       self.jwt_config, _where(exc))
-            return _server_error()
+            return oauth_error("server_error")
         if isinstance(payload, Response):
             return payload
         try:
             issued = issue(payload)
         except IssueError as exc:
             log.error("jwt config %s: token not issued (issue_error): %s", self.jwt_config, exc)
-            return _server_error()
+            return oauth_error("server_error")
         try:
             return json_response(self.response(request, issued))
         except HTTPException:
@@ -130,7 +115,7 @@ class TokenView:
         except Exception as exc:  # the host's response callable, or a body JSON cannot carry
             log.error("jwt config %s: response callable failed (response_error): %s",
                       self.jwt_config, _where(exc))
-            return _server_error()
+            return oauth_error("server_error")
 
 
 class MethodNotAllowedView:
@@ -143,23 +128,22 @@ class MethodNotAllowedView:
         return HTTPMethodNotAllowed(headers={"Allow": self.allow})
 
 
-class JWKSView:
+class JWKSView(_Bound[bytes]):
     """Serves the public keys of one or more configs as an RFC 7517 JWK Set.
 
     The body is built once, when the configuration is committed.
     """
 
     def __init__(self, jwt_configs: tuple[str, ...]) -> None:
+        super().__init__("+".join(jwt_configs))
         self.jwt_configs = jwt_configs
-        self.body: bytes | None = None
 
-    def bind(self, jwks: list[Mapping[str, Any]]) -> None:
-        self.body = json.dumps({"keys": jwks}, separators=(",", ":")).encode("utf-8")
+    @staticmethod
+    def body(jwks: list[Mapping[str, Any]]) -> bytes:
+        return json.dumps({"keys": jwks}, separators=(",", ":")).encode("utf-8")
 
     def __call__(self, request: Request) -> Response:
-        if self.body is None:
-            raise RuntimeError("JWKSView used before the configuration was committed")
-        response = Response(body=self.body, content_type="application/json", charset=None)
+        response = Response(body=self.state, content_type="application/json", charset=None)
         response.headers["Cache-Control"] = "public, max-age=300"
         return response
 
@@ -185,80 +169,47 @@ class VerifyView:
         return json_response(claims)
 
 
-_GRANT_ERRORS: dict[str, tuple[int, str]] = {
-    "invalid_request": (400, "The request is missing a parameter or repeats one."),
-    "unsupported_grant_type": (400, "Only grant_type=refresh_token is supported here."),
-    "invalid_grant": (400, "The refresh token is invalid, expired, revoked or already used."),
-}
-_UNAVAILABLE = {"error": "temporarily_unavailable",
-                "error_description": "Tokens cannot be checked right now; try again shortly."}
-
-
-def grant_error(error: str) -> Response:
-    """An RFC 6749 §5.2 error answer with one fixed description per code."""
-    status, description = _GRANT_ERRORS[error]
-    return json_response({"error": error, "error_description": description}, status=status)
-
-
-def unavailable() -> Response:
-    """503 when the revocation store cannot be reached: refused, never waved through."""
-    return json_response(_UNAVAILABLE, status=503, headers={"Retry-After": "5"})
-
-
 def _one_param(request: Request, name: str) -> str | None:
     values = request.POST.getall(name)
     return values[0] if len(values) == 1 and values[0] else None
 
 
-class RefreshView:
+class RefreshView(_Bound[Revocation]):
     """RFC 6749 §6: ``grant_type=refresh_token&refresh_token=...`` for a new token pair."""
 
     def __init__(self, jwt_config: str, response: ResponseCallable | None = None) -> None:
-        self.jwt_config = jwt_config
+        super().__init__(jwt_config)
         self.response = response or token_body
-        self.revocation: Revocation | None = None
-
-    def bind(self, revocation: Revocation) -> None:
-        self.revocation = revocation
 
     def __call__(self, request: Request) -> Response:
-        if self.revocation is None:
-            raise RuntimeError("RefreshView used before the configuration was committed")
+        revocation = self.state
         grant_type = _one_param(request, "grant_type")
         token = _one_param(request, "refresh_token")
         if grant_type is None or token is None:
-            return grant_error("invalid_request")
+            return oauth_error("invalid_request")
         if grant_type != "refresh_token":
-            return grant_error("unsupported_grant_type")
+            return oauth_error("unsupported_grant_type")
         try:
-            issued = self.revocation.refresh(token)
+            issued = revocation.refresh(token)
         except GrantError as exc:
             log.info("jwt config %s: refresh refused (%s)", self.jwt_config, exc.reason)
-            return grant_error(exc.error)
+            return oauth_error(exc.error)
         except StoreUnavailableError:
             log.error("jwt config %s: revocation store unreachable (store_unavailable)", self.jwt_config)
             return unavailable()
         return json_response(self.response(request, issued))
 
 
-class RevocationView:
+class RevocationView(_Bound[Revocation]):
     """RFC 7009: POST ``token=...``; 200 whatever the token was, once it is revoked."""
 
-    def __init__(self, jwt_config: str) -> None:
-        self.jwt_config = jwt_config
-        self.revocation: Revocation | None = None
-
-    def bind(self, revocation: Revocation) -> None:
-        self.revocation = revocation
-
     def __call__(self, request: Request) -> Response:
-        if self.revocation is None:
-            raise RuntimeError("RevocationView used before the configuration was committed")
+        revocation = self.state
         token = _one_param(request, "token")
         if token is None:
-            return grant_error("invalid_request")
+            return oauth_error("invalid_request")
         try:
-            revoked = self.revocation.revoke_token(token)
+            revoked = revocation.revoke_token(token)
         except StoreUnavailableError:
             log.error("jwt config %s: revocation store unreachable (store_unavailable)", self.jwt_config)
             return unavailable()

@@ -18,7 +18,8 @@ from pyramid.exceptions import ConfigurationError
 from webob import Request
 
 from pyramid_jwtnode import InvalidTokenError, Issuer, JWTConfig, Verifier, load_keys, parse_config
-from pyramid_jwtnode.settings import REGISTERED_CLAIMS, SETTINGS, configs_from_settings
+from pyramid_jwtnode.limits import REGISTERED_CLAIMS
+from pyramid_jwtnode.settings import SETTINGS, configs_from_settings
 
 from ..conftest import HS256_SECRET, NOW, Clock
 from .conftest import HS_API, HS_HEADER, b64, claims, forge, protected_app

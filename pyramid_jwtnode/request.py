@@ -1,0 +1,77 @@
+"""Request methods: ``request.create_jwt``, ``request.jwt_claims``, ``request.revoke_jwt``.
+
+``includeme`` adds ``create_jwt`` and ``revoke_jwt``; ``jwt_claims`` is added by the
+first security policy made, so an app that only issues tokens does not pay for a
+request property.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from pyramid.config import Configurator
+from pyramid.request import Request
+
+from .interfaces import IJWTPolicies
+from .node import get_jwt_node
+from .policy import JWTSecurityPolicy
+
+__all__ = ["create_jwt", "jwt_claims", "revoke_jwt", "add_claims_property", "policies_of"]
+
+_CLAIMS_PROPERTY: Final = "pyramid_jwtnode.jwt_claims_property"
+
+
+def policies_of(request: Request) -> list[JWTSecurityPolicy]:
+    """The bound security policies made by ``make_jwt_security_policy``, in order."""
+    policies: list[JWTSecurityPolicy] = request.registry.queryUtility(IJWTPolicies) or []
+    return policies
+
+
+def create_jwt(
+    request: Request,
+    claims: Any,
+    config: str | None = None,
+    expires_in: int | None = None,
+) -> str:
+    """``request.create_jwt(claims, config="name")``: sign ``claims`` and return the token."""
+    node = get_jwt_node(request.registry, config)
+    if node.issuer is None:
+        raise LookupError(f"jwt config {node.name!r} has no private key: it cannot issue tokens")
+    return node.issuer.issue(claims, expires_in=expires_in).token
+
+
+def jwt_claims(request: Request) -> dict[str, Any] | None:
+    """``request.jwt_claims``: the verified claims of the request's bearer token, or ``None``.
+
+    Every policy made by ``make_jwt_security_policy``/``set_jwt_security_policy``
+    is asked in turn; the first that verifies the token wins.
+    """
+    for policy in policies_of(request):
+        claims = policy.verified_claims(request)
+        if claims is not None:
+            return claims
+    return None
+
+
+def revoke_jwt(request: Request) -> bool:
+    """``request.revoke_jwt()``: revoke the request's bearer token and its family (logout).
+
+    True when a valid token was revoked; False when there was none, or its config keeps
+    no revocation store. Raises StoreUnavailableError when the store cannot be reached.
+    """
+    for policy in policies_of(request):
+        if policy.revoke(request):
+            request.__dict__.pop("jwt_claims", None)
+            return True
+    return False
+
+
+def add_claims_property(config: Configurator) -> None:
+    """Add ``request.jwt_claims`` once per app.
+
+    A request property makes Pyramid build a request class per request (~16 us): only
+    apps that verify tokens get it, so a token-issuing app pays nothing.
+    """
+    if not config.registry.get(_CLAIMS_PROPERTY):
+        config.registry[_CLAIMS_PROPERTY] = True
+        config.add_request_method(jwt_claims, "jwt_claims", reify=True)

@@ -1,0 +1,93 @@
+"""What goes on the wire: JSON bodies, the RFC 6749 §5 token answers and errors, and the
+RFC 6750 §3 bearer challenges. The views and the security policy both answer through here.
+
+Every body is JSON with ``Cache-Control: no-store`` and ``Pragma: no-cache``, and every
+error carries one fixed ``error_description`` per error code: nothing a client sent, and
+nothing about which check failed, is ever echoed.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any, Final
+
+from pyramid.request import Request
+from pyramid.response import Response
+
+from .issuer import IssuedToken
+
+__all__ = [
+    "NO_STORE",
+    "json_response",
+    "token_body",
+    "oauth_error",
+    "unavailable",
+    "bearer_challenge",
+]
+
+#: RFC 6749 §5.1: token responses (and errors) must not be cached.
+NO_STORE: Final[tuple[tuple[str, str], ...]] = (("Cache-Control", "no-store"), ("Pragma", "no-cache"))
+
+#: RFC 6749 §5.2 error codes (and ours of the same shape): status and fixed description.
+_OAUTH_ERRORS: Final[dict[str, tuple[int, str]]] = {
+    "invalid_request": (400, "The request is missing a parameter or repeats one."),
+    "unsupported_grant_type": (400, "Only grant_type=refresh_token is supported here."),
+    "invalid_grant": (400, "The refresh token is invalid, expired, revoked or already used."),
+    "server_error": (500, "The token could not be issued."),
+    "temporarily_unavailable": (503, "Tokens cannot be checked right now; try again shortly."),
+}
+
+#: RFC 6750 §3: for each bearer outcome, the status, the error code and its description.
+_BEARER_ERRORS: Final[dict[str | None, tuple[int, str]]] = {
+    None: (401, "A bearer token is required."),
+    "invalid_token": (401, "The access token is invalid or has expired."),
+    "invalid_request": (400, "The request does not carry one well-formed bearer token."),
+    "insufficient_scope": (403, "The access token does not grant this permission."),
+}
+
+
+def json_response(body: Mapping[str, Any], status: int = 200, headers: Any = ()) -> Response:
+    """A JSON response that caches and proxies may not store."""
+    response = Response(
+        body=json.dumps(body, separators=(",", ":")).encode("utf-8"),
+        status=status,
+        content_type="application/json",
+        charset=None,
+    )
+    response.headers.update(NO_STORE)
+    response.headers.update(headers)
+    return response
+
+
+def token_body(request: Request, issued: IssuedToken) -> dict[str, Any]:
+    """The RFC 6749 §5.1 body: ``access_token``, ``token_type``, ``expires_in`` (and
+    ``refresh_token`` when the config issues them)."""
+    body: dict[str, Any] = {"access_token": issued.token, "token_type": "Bearer",
+                            "expires_in": issued.expires_in}
+    if issued.refresh_token is not None:
+        body["refresh_token"] = issued.refresh_token
+    return body
+
+
+def oauth_error(error: str, headers: Any = ()) -> Response:
+    """An RFC 6749 §5.2 error answer with the code's status and fixed description."""
+    status, description = _OAUTH_ERRORS[error]
+    return json_response({"error": error, "error_description": description}, status=status,
+                         headers=headers)
+
+
+def unavailable() -> Response:
+    """503 when a revocation store or a key set cannot be reached: refused, never waved through."""
+    return oauth_error("temporarily_unavailable", headers={"Retry-After": "5"})
+
+
+def bearer_challenge(realm: str, error: str | None) -> Response:
+    """The RFC 6750 §3 answer: a bare ``Bearer realm`` challenge when no token was sent
+    (``error`` None), else the challenge with the error code and its description."""
+    status, description = _BEARER_ERRORS[error]
+    challenge = f'Bearer realm="{realm}"'
+    if error is not None:
+        challenge += f', error="{error}", error_description="{description}"'
+    body = {"error": error or "unauthorized", "error_description": description}
+    return json_response(body, status=status, headers={"WWW-Authenticate": challenge})
