@@ -60,6 +60,7 @@ from .revocation import Revocation
 from .settings import JWTConfig, parse_config
 from .stores import MemoryStore, RedisStore, RevocationStore
 from .verifier import Verifier
+from .views import unavailable_view
 
 __all__ = [
     # wiring
@@ -103,4 +104,5 @@ def includeme(config: Configurator) -> None:
         config.add_directive(name, directive)
     config.add_request_method(create_jwt, "create_jwt")
     config.add_request_method(revoke_jwt, "revoke_jwt")
+    config.add_exception_view(unavailable_view, context=StoreUnavailableError)
     config.action(None, functools.partial(declare_from_settings, config), order=PHASE0_CONFIG)

@@ -21,13 +21,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, Any
 
-from pyramid.exceptions import ConfigurationError
+from pyramid.exceptions import ConfigurationConflictError, ConfigurationError
 from pyramid.paster import bootstrap
 from pyramid.registry import Registry
 
 from .algorithms import ALGORITHMS, RSA_NEW_KEY_BITS, is_hmac
 from .exceptions import InvalidTokenError, IssueError
 from .interfaces import IJWTNodes
+from .limits import RESERVED_CLAIMS
 from .keygen import generate
 from .node import JWTNode, get_jwt_node
 
@@ -38,7 +39,8 @@ class UsageError(Exception):
     """Bad input: printed as ``pjwt: <message>``, exit status 2."""
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser]]:
+    """The ``pjwt`` parser (for help) and each command's own parser (for parsing)."""
     parser = argparse.ArgumentParser(
         prog="pjwt", description="Mint, verify and explain JWTs with a Pyramid app's own configuration.",
         epilog="Exit status: 0 done, 1 token refused, 2 bad input or configuration.",
@@ -78,7 +80,25 @@ def _parser() -> argparse.ArgumentParser:
     keygen.add_argument("--name", default="main", help="file name stem and config name (default: main)")
     keygen.add_argument("--bits", type=int, default=RSA_NEW_KEY_BITS, help=f"RSA key size (default {RSA_NEW_KEY_BITS})")
     keygen.add_argument("--force", action="store_true", help="overwrite existing files")
-    return parser
+    keygen.add_argument("--ini", type=Path, metavar="FILE",
+                        help="the ini file the printed lines are for: paths inside its directory "
+                        "are written %%(here)s/... (default: an ini file in the current directory)")
+    return parser, {"configs": configs, "mint": mint, "verify": verify, "keygen": keygen}
+
+
+def _parse(argv: Sequence[str]) -> argparse.Namespace:
+    """Options and positionals in any order (``pjwt verify app.ini --config api TOKEN``).
+
+    The command's own parser reads everything after the command with
+    ``parse_intermixed_args``; the main parser handles ``--help`` and unknown commands.
+    """
+    parser, commands = _parser()
+    command = next((i for i, arg in enumerate(argv) if not arg.startswith("-")), None)
+    if command is None or argv[command] not in commands:
+        return parser.parse_args(argv)  # prints usage or help, and exits
+    args = commands[argv[command]].parse_intermixed_args(list(argv[command + 1:]))
+    args.command = argv[command]
+    return args
 
 
 def main(argv: Sequence[str] | None = None, stdin: IO[str] | None = None,
@@ -87,7 +107,7 @@ def main(argv: Sequence[str] | None = None, stdin: IO[str] | None = None,
     stdin = stdin or sys.stdin
     stdout = stdout or sys.stdout
     stderr = stderr or sys.stderr
-    args = _parser().parse_args(argv)
+    args = _parse(sys.argv[1:] if argv is None else argv)
     try:
         if args.command == "keygen":
             return _keygen(args, stdout)
@@ -100,16 +120,28 @@ def main(argv: Sequence[str] | None = None, stdin: IO[str] | None = None,
     except UsageError as exc:
         print(f"pjwt: {exc}", file=stderr)
         return 2
-    except ConfigurationError as exc:
-        print(f"pjwt: the app's configuration is refused:\n{exc}", file=stderr)
-        return 2
+
+
+def _one_line(exc: BaseException) -> str:
+    """An exception as one line: what Pyramid wrapped, first line only, no traceback."""
+    inner = getattr(exc, "evalue", None) or exc  # ConfigurationExecutionError wraps the cause
+    text = str(inner).strip().splitlines()
+    if isinstance(inner, ConfigurationConflictError):
+        clash = ", ".join(str(d) for d in inner._conflicts)
+        return f"conflicting configuration actions for {clash}"
+    return (text[0] if text else type(inner).__name__).rstrip()
 
 
 def _load(config_uri: str) -> Registry:
     path = config_uri.split("#", 1)[0]
     if "://" not in path and not Path(path).is_file():
         raise UsageError(f"no ini file at {path}")
-    env = bootstrap(config_uri)
+    try:
+        env = bootstrap(config_uri)
+    except ConfigurationError as exc:
+        raise UsageError(f"the app's configuration is refused: {_one_line(exc)}") from None
+    except Exception as exc:  # noqa: BLE001 - the app's own start-up, reported in one line
+        raise UsageError(f"the app could not start: {type(exc).__name__}: {_one_line(exc)}") from None
     try:
         registry: Registry = env["registry"]
         return registry
@@ -118,6 +150,7 @@ def _load(config_uri: str) -> Registry:
 
 
 def _node(registry: Registry, name: str | None) -> JWTNode:
+    """``--config NAME``; without it, the only config, else the security policy's."""
     try:
         return get_jwt_node(registry, name)
     except LookupError as exc:
@@ -174,11 +207,26 @@ def _claim_value(text: str) -> Any:
         return text
 
 
+def _claim_advice(node: JWTNode, claims: dict[str, Any], typed: dict[str, str],
+                  error: IssueError) -> str:
+    """What to type instead, for the claims the issuer refused."""
+    if node.config.claims_key is None:
+        reserved = sorted(RESERVED_CLAIMS.intersection(claims))
+        if reserved:
+            return (f"--claim {reserved[0]}=... is set by the config, not by hand (use "
+                    "--expires-in for the lifetime)")
+        if "sub" in typed and not isinstance(claims.get("sub"), str):
+            return (f"--claim sub={typed['sub']} was read as JSON ({type(claims['sub']).__name__}), "
+                    f"but sub must be a string (RFC 7519 §4.1.2): write --claim 'sub=\"{typed['sub']}\"'")
+    return str(error)
+
+
 def _mint(registry: Registry, args: argparse.Namespace, stdin: IO[str], stdout: IO[str]) -> int:
     node = _node(registry, args.config)
     if node.issuer is None:
         raise UsageError(f"jwt config {node.name!r} has only a public key: it cannot issue tokens")
     claims: dict[str, Any] = {}
+    typed: dict[str, str] = {}
     if args.claims_json:
         try:
             source = stdin.read() if args.claims_json == "-" else Path(args.claims_json).read_text()
@@ -193,12 +241,13 @@ def _mint(registry: Registry, args: argparse.Namespace, stdin: IO[str], stdout: 
         if not sep or not name:
             raise UsageError(f"--claim takes NAME=VALUE, got {item!r}")
         claims[name] = _claim_value(value)
+        typed[name] = value
     if args.expires_in is not None and args.expires_in <= 0:
         raise UsageError("--expires-in must be a positive number of seconds")
     try:
         issued = node.issuer.issue(claims, expires_in=args.expires_in)
     except IssueError as exc:
-        raise UsageError(str(exc)) from None
+        raise UsageError(_claim_advice(node, claims, typed, exc)) from None
     print(issued.token, file=stdout)
     return 0
 
@@ -241,13 +290,22 @@ def _keygen(args: argparse.Namespace, stdout: IO[str]) -> int:
         raise UsageError(str(exc)) from None
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
+    here = (args.ini.resolve().parent if args.ini is not None else Path.cwd().resolve())
+
+    def as_written(path: Path) -> str:
+        """A path as the ini file says it: %(here)s/... inside its directory, else absolute."""
+        try:
+            return f"%(here)s/{path.relative_to(here).as_posix()}"
+        except ValueError:
+            return str(path)
+
     prefix = f"jwt.{name}"
     lines = [f"{prefix}.algorithm = {args.algorithm}"]
     if is_hmac(args.algorithm):
         assert key.secret is not None
         secret_path = (out / f"{name}.key").resolve()
         _write(secret_path, key.secret + b"\n", 0o600, args.force)
-        lines.append(f"{prefix}.secret_file = {secret_path}")
+        lines.append(f"{prefix}.secret_file = {as_written(secret_path)}")
         written = [f"{secret_path} (secret, mode 0600)"]
     else:
         assert key.private_pem is not None and key.public_pem is not None
@@ -255,8 +313,8 @@ def _keygen(args: argparse.Namespace, stdout: IO[str]) -> int:
         public_path = (out / f"{name}.pub").resolve()
         _write(private_path, key.private_pem, 0o600, args.force)
         _write(public_path, key.public_pem, 0o644, args.force)
-        lines += [f"{prefix}.private_key_file = {private_path}",
-                  f"{prefix}.public_key_file = {public_path}"]
+        lines += [f"{prefix}.private_key_file = {as_written(private_path)}",
+                  f"{prefix}.public_key_file = {as_written(public_path)}"]
         written = [f"{private_path} (private key, mode 0600)", f"{public_path} (public key)"]
     print("wrote " + "\n      ".join(written), file=stdout)
     print("\n# for the ini file (with your own expires_in):", file=stdout)

@@ -10,6 +10,7 @@ uses which.
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import re
 from collections.abc import Callable, Iterable
 from typing import Any, Final
@@ -126,6 +127,20 @@ class Choice:
 _resolver: Final = DottedNameResolver(None)
 
 
+def _missing_part(name: str, exc: BaseException) -> str:
+    """Which part of a dotted name could not be found: a module, or an attribute of one."""
+    if getattr(exc, "name", None):  # ModuleNotFoundError and AttributeError know it
+        return str(getattr(exc, "name"))
+    module, colon, attribute = name.partition(":")
+    if colon:
+        try:
+            importlib.import_module(module)
+        except ImportError as inner:
+            return inner.name or module
+        return attribute
+    return name
+
+
 @dataclasses.dataclass(frozen=True)
 class Dotted:
     """A callable, or the dotted name of one (``package.module:function``)."""
@@ -139,7 +154,7 @@ class Dotted:
             try:
                 value = _resolver.resolve(name)
             except (ImportError, AttributeError, ValueError) as exc:
-                missing = getattr(exc, "name", None) or name
+                missing = _missing_part(name, exc)
                 raise Invalid(
                     f"names something that cannot be imported ({type(exc).__name__}: "
                     f"{missing!r} not found)",

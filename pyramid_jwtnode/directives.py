@@ -32,6 +32,7 @@ from .settings import (
     CONFIGS_KEY,
     SECURITY_POLICY_KEY,
     JWTConfig,
+    clock_from_settings,
     configs_from_settings,
     parse_config,
     security_policy_from_settings,
@@ -107,8 +108,13 @@ def _route_view(
 ) -> None:
     """Register one of the add-on's routes: ``view`` for one method and a 405 with ``Allow``
     for the others, an introspectable under ``jwt <kind> views``, and an action that binds
-    the view to its ready config(s) when the configuration commits."""
-    route_name = route_name or f"jwt.{'+'.join(jwt_configs)}.{kind}"
+    the view to its ready config(s) when the configuration commits.
+
+    The default route name, ``jwt.<config>.<kind>:<pattern>``, differs for every route, so
+    two views of one config both serve; two registrations of one pattern conflict (the
+    first route would hide the second).
+    """
+    route_name = route_name or f"jwt.{'+'.join(jwt_configs)}.{kind}:{pattern}"
     method = request_method.upper()
     allowed = ("GET", "HEAD") if method == "GET" else (method,)
     view_options.setdefault("permission", NO_PERMISSION_REQUIRED)
@@ -127,6 +133,7 @@ def _route_view(
     intr.relate("routes", route_name)
     registry = config.registry
     config.action((f"jwt-{kind}-view", route_name), lambda: bind(registry), introspectables=(intr,))
+    config.action(("jwt-route-pattern", (config.route_prefix or "") + pattern))
 
 
 def _declare(config: Configurator, parsed: JWTConfig, clock: Callable[[], float]) -> None:
@@ -187,8 +194,9 @@ def declare_from_settings(config: Configurator) -> None:
     """
     settings = config.get_settings()
     app = _speaking_for(config, _SettingsInfo(), includepath=())
+    clock = clock_from_settings(settings) or time.time
     for name, raw in configs_from_settings(settings).items():
-        _declare(app, parse_config(name, raw), time.time)
+        _declare(app, parse_config(name, raw), clock)
     policy_config = security_policy_from_settings(settings)
     if policy_config is not None:
         _install_policy(app, policy_config, f"{SECURITY_POLICY_KEY} = {policy_config}")
@@ -235,7 +243,7 @@ def add_jwt_token_view(
     def bind(registry: Registry) -> None:
         node = _bound_node(registry, jwt_config, f"add_jwt_token_view({pattern!r})", issue=True)
         assert node.issuer is not None
-        view.bind(TokenView.issuing(node.issuer, node.revocation))
+        view.bind(TokenView.issuing(node.issuer, node.revocation), node.config.body_limit)
 
     _route_view(config, "token", pattern, (jwt_config,), view, request_method, route_name, bind,
                 **view_options)
@@ -253,6 +261,7 @@ def add_jwt_jwks_view(
 
     def bind(registry: Registry) -> None:
         jwks: list[Mapping[str, Any]] = []
+        limit = 0
         for name in names:
             node = _bound_node(registry, name, f"add_jwt_jwks_view({pattern!r})")
             if node.config.hmac:
@@ -262,7 +271,8 @@ def add_jwt_jwks_view(
                     "Fix: serve JWKS for RS/PS/ES/EdDSA configs only."
                 )
             jwks.extend(node.keys.public_jwks)
-        view.bind(JWKSView.body(jwks))
+            limit = max(limit, node.config.body_limit)
+        view.bind(JWKSView.body(jwks), limit)
 
     _route_view(config, "jwks", pattern, names, view, "GET", route_name, bind)
 
@@ -318,15 +328,18 @@ def add_jwt_verify_view(
     route_name: str | None = None,
 ) -> None:
     """The recipe's *validate* mode at ``pattern``: the claims of a valid bearer token, else 401/400."""
-    policy = JWTSecurityPolicy(name=jwt_config)
+    view = VerifyView(jwt_config)
 
     def bind(registry: Registry) -> None:
-        policy.bind(_bound_node(registry, jwt_config, f"add_jwt_verify_view({pattern!r})"))
+        node = _bound_node(registry, jwt_config, f"add_jwt_verify_view({pattern!r})")
+        view.bind(JWTSecurityPolicy.from_node(node), node.config.body_limit)
 
-    _route_view(config, "verify", pattern, (jwt_config,), VerifyView(policy), "GET", route_name, bind)
+    _route_view(config, "verify", pattern, (jwt_config,), view, "GET", route_name, bind)
 
 
-def _revocation_of(registry: Registry, name: str, what: str, *, refresh: bool = False) -> Revocation:
+def _revocation_of(registry: Registry, name: str, what: str, *, refresh: bool = False
+                   ) -> tuple[Revocation, int]:
+    """The revocation of a ready config, and its body limit."""
     node = _bound_node(registry, name, what)
     if node.revocation is None:
         raise ConfigurationError(
@@ -338,7 +351,7 @@ def _revocation_of(registry: Registry, name: str, what: str, *, refresh: bool = 
             f"{what}: jwt config {name!r} does not issue refresh tokens. Fix: set "
             f"jwt.{name}.refresh_expires_in."
         )
-    return node.revocation
+    return node.revocation, node.config.body_limit
 
 
 def add_jwt_refresh_view(
@@ -352,7 +365,8 @@ def add_jwt_refresh_view(
     view = RefreshView(jwt_config, config.maybe_dotted(response) if response is not None else None)
 
     def bind(registry: Registry) -> None:
-        view.bind(_revocation_of(registry, jwt_config, f"add_jwt_refresh_view({pattern!r})", refresh=True))
+        view.bind(*_revocation_of(registry, jwt_config, f"add_jwt_refresh_view({pattern!r})",
+                                  refresh=True))
 
     _route_view(config, "refresh", pattern, (jwt_config,), view, "POST", route_name, bind)
 
@@ -367,7 +381,7 @@ def add_jwt_revocation_view(
     view = RevocationView(jwt_config)
 
     def bind(registry: Registry) -> None:
-        view.bind(_revocation_of(registry, jwt_config, f"add_jwt_revocation_view({pattern!r})"))
+        view.bind(*_revocation_of(registry, jwt_config, f"add_jwt_revocation_view({pattern!r})"))
 
     _route_view(config, "revocation", pattern, (jwt_config,), view, "POST", route_name, bind)
 

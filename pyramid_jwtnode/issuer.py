@@ -24,7 +24,7 @@ from jwt.utils import base64url_encode as b64url
 
 from .exceptions import IssueError
 from .keys import KeySet
-from .limits import MAX_JSON_DEPTH, MAX_NUMERIC_DATE, REFRESH_TYP, REGISTERED_CLAIMS, shallow
+from .limits import MAX_JSON_DEPTH, MAX_NUMERIC_DATE, REFRESH_TYP, RESERVED_CLAIMS, shallow
 from .settings import JWTConfig
 
 __all__ = ["Issuer", "IssuedToken"]
@@ -95,12 +95,12 @@ class Issuer:
                     f"{type(payload).__name__}; return a dict, or set claims_key to nest any "
                     "JSON value"
                 )
-            clash = sorted(REGISTERED_CLAIMS.intersection(payload))
+            clash = sorted(RESERVED_CLAIMS.intersection(payload))
             if clash:
                 raise IssueError(
                     f"jwt config {config.name!r}: the payload sets {', '.join(clash)}, which the "
-                    "configuration controls; remove them from the payload (set issuer, "
-                    "audience, expires_in, not_before or jti in the config instead)"
+                    "configuration or the add-on controls; remove them from the payload (set "
+                    "issuer, audience, expires_in, not_before or jti in the config instead)"
                 )
             if "sub" in payload and not isinstance(payload["sub"], str):
                 raise IssueError(

@@ -106,7 +106,7 @@ def _read(name: str, key: str, spec: str) -> bytes:
             data = handle.read(_MAX_KEY_FILE_BYTES + 1)
     except FileNotFoundError:
         raise setting_error(
-            name, key, "names a file that does not exist",
+            name, key, f"names a file that does not exist ({path})",
             "check the path; relative paths start from the current directory, so prefer "
             "%(here)s/... in ini files",
         ) from None
@@ -131,8 +131,8 @@ def _secret(config: JWTConfig, environ: Mapping[str, str]) -> tuple[str, bytes]:
         if config.secret is None and config.secret_file is None:
             raise setting_error(
                 config.name, "secret_env",
-                "names an environment variable that is not set or is empty",
-                "export that variable with the secret before starting the app",
+                f"names the environment variable {config.secret_env}, which is not set or is empty",
+                f"export {config.secret_env} with the secret before starting the app",
             )
     if config.secret_file is not None:
         return "secret_file", _read(config.name, "secret_file", config.secret_file).strip()

@@ -10,6 +10,7 @@ __all__ = [
     "MAX_HEADER_SEGMENT",
     "REFRESH_TYP",
     "REGISTERED_CLAIMS",
+    "RESERVED_CLAIMS",
     "shallow",
 ]
 
@@ -27,6 +28,10 @@ REFRESH_TYP: Final = "rt+jwt"
 
 #: Claims the issuer sets from configuration; a payload may not carry them.
 REGISTERED_CLAIMS: Final = frozenset({"iat", "exp", "nbf", "iss", "aud", "jti"})
+
+#: Claims the add-on itself relies on: the registered ones, and a refresh family's id and
+#: payload. A payload may not carry them either, so it cannot join another login's family.
+RESERVED_CLAIMS: Final = REGISTERED_CLAIMS | frozenset({"fam", "pld"})
 
 
 

@@ -9,7 +9,7 @@ from collections.abc import Callable, Mapping
 
 from pyramid.registry import Registry
 
-from .interfaces import IJWTNodes
+from .interfaces import IJWTNodes, IJWTPolicies
 from .issuer import Issuer
 from .keys import KeySet, load_keys
 from .revocation import Revocation
@@ -67,14 +67,19 @@ def register_node(registry: Registry, node: JWTNode) -> None:
 
 
 def get_jwt_node(registry: Registry, name: str | None = None) -> JWTNode:
-    """The ready config called ``name``; without a name, the only one there is."""
+    """The ready config called ``name``; without a name, the only one there is, or with
+    several, the (first) config of the app's security policy."""
     nodes: Mapping[str, JWTNode] = registry.queryUtility(IJWTNodes) or {}
     if name is None:
         if len(nodes) == 1:
             return next(iter(nodes.values()))
+        policies = registry.queryUtility(IJWTPolicies) or []
+        default = getattr(policies[0], "name", None) if policies else None
+        if isinstance(default, str) and default in nodes:
+            return nodes[default]
         raise LookupError(
-            f"{len(nodes)} jwt configs are registered ({', '.join(sorted(nodes)) or 'none'}); "
-            "name the one you mean"
+            f"{len(nodes)} jwt configs are registered ({', '.join(sorted(nodes)) or 'none'}) "
+            "and no security policy names one; name the one you mean"
         )
     try:
         return nodes[name]

@@ -30,6 +30,7 @@ from pyramid.request import Request
 from pyramid.response import Response
 
 from .exceptions import InvalidTokenError, StoreUnavailableError
+from .params import RequestProblem, read_query
 from .responses import bearer_challenge, unavailable
 
 if TYPE_CHECKING:
@@ -68,15 +69,21 @@ def claim_at(claims: dict[str, Any], path: str | tuple[str, ...]) -> Any:
 
 
 class BearerResult:
-    """What one request's credentials came to, for one policy (computed once per request)."""
+    """What one request's credentials came to, for one policy (computed once per request).
 
-    __slots__ = ("state", "claims", "reason", "identity")
+    ``claims`` are the verified claims of the token (also when the token authenticates
+    nobody: no userid, or an ``identity`` callable that refused it); ``userid`` and
+    ``identity`` are set only for a VALID result, which is the only one that authenticates.
+    """
+
+    __slots__ = ("state", "claims", "reason", "identity", "userid")
 
     def __init__(self, state: str, claims: dict[str, Any] | None = None, reason: str | None = None) -> None:
         self.state = state
         self.claims = claims
         self.reason = reason
         self.identity: Any = None
+        self.userid: str | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -180,7 +187,12 @@ class JWTSecurityPolicy:
                     return MALFORMED, "several_tokens"
                 token = words[1]
         if self.guard.query_token and "access_token=" in request.environ.get("QUERY_STRING", ""):
-            values = request.GET.getall("access_token")
+            try:
+                values = read_query(request).getall("access_token")
+            except RequestProblem:
+                return MALFORMED, "malformed_query"
+            if not values:  # "access_token=" was part of another parameter
+                return (VALID, token) if token is not None else (ABSENT, None)
             if token is not None or len(values) > 1:
                 return MALFORMED, "several_tokens"
             if not values[0]:
@@ -219,14 +231,17 @@ class JWTSecurityPolicy:
             log.error("jwt config %s: revocation store unreachable, request refused (store_unavailable)",
                       guard.name)
             return BearerResult(UNAVAILABLE, reason="store_unavailable")
+        userid = _userid(claims, guard.userid_path)
+        if userid is None:
+            # A token that names nobody authenticates nobody (its claims stay readable).
+            log.info("jwt config %s: bearer token refused (no_userid)", guard.name)
+            return BearerResult(INVALID, claims, reason="no_userid")
+        identity = claims if guard.identity is None else guard.identity(request, claims)
+        if identity is None:
+            log.info("jwt config %s: bearer token refused (identity_refused)", guard.name)
+            return BearerResult(INVALID, claims, reason="identity_refused")
         result = BearerResult(VALID, claims)
-        if guard.identity is None:
-            result.identity = claims
-        else:
-            result.identity = guard.identity(request, claims)
-            if result.identity is None:
-                log.info("jwt config %s: bearer token refused (identity_refused)", guard.name)
-                return BearerResult(INVALID, reason="identity_refused")
+        result.identity, result.userid = identity, userid
         return result
 
     # -- ISecurityPolicy -------------------------------------------------------------
@@ -236,31 +251,26 @@ class JWTSecurityPolicy:
         return self.authenticate(request).identity
 
     def verified_claims(self, request: Request) -> dict[str, Any] | None:
-        """The verified claims of the request's bearer token, or ``None``."""
+        """The verified claims of the request's bearer token, or ``None``.
+
+        A token that verifies but authenticates nobody (no userid, identity refused) still
+        has verified claims: this is what ``request.jwt_claims`` and the verify view show.
+        """
         return self.authenticate(request).claims
 
     def authenticated_userid(self, request: Request) -> str | None:
-        """The ``userid_claim`` of a valid token (a string), else ``None``."""
-        claims = self.authenticate(request).claims
-        return None if claims is None else self._userid(claims)
-
-    def _userid(self, claims: dict[str, Any]) -> str | None:
-        userid = claim_at(claims, self.guard.userid_path)
-        if isinstance(userid, int) and not isinstance(userid, bool):
-            return str(userid)
-        return userid if isinstance(userid, str) and userid else None
+        """The ``userid_claim`` of a token that authenticates (a non-empty string), else ``None``."""
+        return self.authenticate(request).userid
 
     def principals(self, request: Request) -> list[str]:
-        """Everyone; and for a valid token Authenticated, the userid and the principals claim."""
-        claims = self.authenticate(request).claims
-        if claims is None:
+        """Everyone; and for a token that authenticates, Authenticated, the userid and the
+        principals claim."""
+        result = self.authenticate(request)
+        if result.userid is None or result.claims is None:
             return [Everyone]
-        principals = [Everyone, Authenticated]
-        userid = self._userid(claims)
-        if userid is not None:
-            principals.append(userid)
+        principals = [Everyone, Authenticated, result.userid]
         if self.guard.principals_path is not None:
-            principals.extend(_as_principals(claim_at(claims, self.guard.principals_path)))
+            principals.extend(_as_principals(claim_at(result.claims, self.guard.principals_path)))
         return principals
 
     def permits(self, request: Request, context: Any, permission: str) -> Any:
@@ -268,16 +278,21 @@ class JWTSecurityPolicy:
         return self._acl.permits(context, self.principals(request), permission)
 
     def revoke(self, request: Request) -> bool:
-        """Revoke the request's valid bearer token (and its refresh family): logout.
+        """Revoke the request's verified bearer token (and its refresh family): logout.
 
-        Returns False when there is nothing to revoke (no valid token, or no revocation store).
+        Returns False when there is nothing to revoke (no verified token, or no revocation
+        store); raises :class:`StoreUnavailableError` when the store cannot be reached, or
+        could not be asked while authenticating.
         """
         result = self.authenticate(request)
+        if result.state == UNAVAILABLE:
+            raise StoreUnavailableError("revocation store unreachable")
         revocation = self.guard.revocation
         if result.claims is None or revocation is None:
             return False
         revocation.revoke(result.claims)
-        result.state, result.identity, result.claims = INVALID, None, None
+        result.state, result.identity, result.claims, result.userid = INVALID, None, None, None
+        result.reason = "revoked"
         return True
 
     def remember(self, request: Request, userid: Any, **kw: Any) -> Sequence[tuple[str, str]]:
@@ -285,7 +300,9 @@ class JWTSecurityPolicy:
         return []
 
     def forget(self, request: Request, **kw: Any) -> Sequence[tuple[str, str]]:
-        """Nothing to forget client-side; the client drops its token."""
+        """Log out: revoke the presented token and its refresh family when the config keeps a
+        revocation store (:meth:`revoke`); a bearer client then drops its token."""
+        self.revoke(request)
         return []
 
     # -- RFC 6750 answers --------------------------------------------------------------
@@ -299,6 +316,14 @@ class JWTSecurityPolicy:
         if state == UNAVAILABLE:
             return unavailable()
         return bearer_challenge(self.realm, _ERRORS[state])
+
+
+def _userid(claims: dict[str, Any], path: tuple[str, ...]) -> str | None:
+    """The userid claim as a non-empty string (an integer is written out), else ``None``."""
+    userid = claim_at(claims, path)
+    if isinstance(userid, int) and not isinstance(userid, bool):
+        return str(userid)
+    return userid if isinstance(userid, str) and userid else None
 
 
 def _as_principals(value: Any) -> Iterable[str]:

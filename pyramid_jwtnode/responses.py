@@ -24,6 +24,8 @@ __all__ = [
     "oauth_error",
     "unavailable",
     "bearer_challenge",
+    "request_problem",
+    "method_not_allowed",
 ]
 
 #: RFC 6749 §5.1: token responses (and errors) must not be cached.
@@ -44,6 +46,19 @@ _BEARER_ERRORS: Final[dict[str | None, tuple[int, str]]] = {
     "invalid_token": (401, "The access token is invalid or has expired."),
     "invalid_request": (400, "The request does not carry one well-formed bearer token."),
     "insufficient_scope": (403, "The access token does not grant this permission."),
+}
+
+
+#: Requests of the wrong shape (:mod:`.params`): status and a description that says what to send.
+_REQUEST_PROBLEMS: Final[dict[str, tuple[int, str]]] = {
+    "too_large": (413, "The request body is larger than this endpoint accepts."),
+    "content_type": (400, "Send the parameters as application/x-www-form-urlencoded."),
+    "json": (400, "This endpoint takes a form, not JSON: send the parameters as "
+                  "application/x-www-form-urlencoded."),
+    "charset": (400, "Send the form in UTF-8."),
+    "not_text": (400, "Send text parameters only: no files, no unnamed parts."),
+    "malformed": (400, "The request body could not be read as a form."),
+    "malformed_query": (400, "The query string could not be read."),
 }
 
 
@@ -91,3 +106,18 @@ def bearer_challenge(realm: str, error: str | None) -> Response:
         challenge += f', error="{error}", error_description="{description}"'
     body = {"error": error or "unauthorized", "error_description": description}
     return json_response(body, status=status, headers={"WWW-Authenticate": challenge})
+
+
+def request_problem(problem: str) -> Response:
+    """The answer to a request of the wrong shape (``invalid_request``, 400 or 413)."""
+    status, description = _REQUEST_PROBLEMS[problem]
+    return json_response({"error": "invalid_request", "error_description": description},
+                         status=status)
+
+
+def method_not_allowed(allowed: str) -> Response:
+    """405 with ``Allow``, as JSON like every other error."""
+    return json_response(
+        {"error": "invalid_request", "error_description": f"This endpoint answers {allowed} only."},
+        status=405, headers={"Allow": allowed},
+    )

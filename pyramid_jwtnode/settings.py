@@ -26,6 +26,7 @@ from pyramid.exceptions import ConfigurationError
 
 from .algorithms import ALGORITHMS, hmac_secret_problem, is_hmac
 from .converters import Choice, Dotted, Flag, Invalid, Number, Text, Words
+from .limits import RESERVED_CLAIMS
 
 __all__ = [
     "PREFIX",
@@ -40,6 +41,8 @@ __all__ = [
     "parse_config",
     "configs_from_settings",
     "security_policy_from_settings",
+    "clock_from_settings",
+    "CLOCK_KEY",
     "setting_error",
     "reference_markdown",
 ]
@@ -47,6 +50,7 @@ __all__ = [
 PREFIX: Final = "jwt."
 CONFIGS_KEY: Final = "jwt.configs"
 SECURITY_POLICY_KEY: Final = "jwt.security_policy"
+CLOCK_KEY: Final = "jwt.clock"
 
 _NAME_RE: Final = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")
 
@@ -179,8 +183,8 @@ class JWTConfig:
         "Header `typ`. When set (e.g. `at+jwt`), verification requires it; when not, tokens "
         "carry `JWT` and any `typ` is accepted.", None)
     claims_key: str | None = _setting(
-        Text(r"(?!(iat|exp|nbf|iss|aud|jti|sub)$)[A-Za-z_][A-Za-z0-9_.:-]{0,63}",
-             "must be a plain claim name that is not a registered one",
+        Text(rf"(?!({'|'.join(sorted(RESERVED_CLAIMS | {'sub'}))})$)[A-Za-z_][A-Za-z0-9_.:-]{{0,63}}",
+             "must be a plain claim name that is not a registered or reserved one",
              "use a private name such as data"),
         "Nest the payload under this claim (`data` gives the recipe's layout `{\"data\": ..., "
         "\"iat\": ..., \"exp\": ...}`); any JSON value is then allowed.", None)
@@ -188,6 +192,12 @@ class JWTConfig:
         Number(256, 65536, "must lie between 256 and 65536 bytes",
                "the default, 8192, suits most tokens"),
         "Tokens longer than this are refused before any decoding (256 to 65536).", 8192)
+    max_body_bytes: int | None = _setting(
+        Number(1024, 1048576, "must lie between 1024 and 1048576 bytes",
+               "leave it unset: the default suits token, refresh and revocation forms"),
+        "Largest request body the config's endpoints read (1024 to 1048576); a larger one is "
+        "refused with 413 before it is parsed. Default: 16384, or `max_token_bytes` + 1024 "
+        "when that is larger.", None)
     token_route: str | None = _setting(
         _ROUTE, "URL pattern of a token view for this config (needs `payload`).", None)
     token_route_method: str = _setting(
@@ -251,6 +261,13 @@ class JWTConfig:
         """False for an asymmetric config given only a public key."""
         return self.hmac or self.private_key_file is not None
 
+    @property
+    def body_limit(self) -> int:
+        """The largest request body the config's endpoints read (``max_body_bytes``)."""
+        if self.max_body_bytes is not None:
+            return self.max_body_bytes
+        return max(16384, self.max_token_bytes + 1024)
+
     def describe(self) -> dict[str, Any]:
         """Public facts about the config, for the introspector and the CLI (no secrets)."""
         facts: dict[str, Any] = {"name": self.name}
@@ -301,6 +318,10 @@ GLOBAL_SETTINGS: Final[tuple[tuple[str, str, str], ...]] = (
     (SECURITY_POLICY_KEY, "words",
      "The config whose bearer tokens authenticate requests: installs the security policy and "
      "its RFC 6750 forbidden view."),
+    (CLOCK_KEY, "callable",
+     "For tests: a callable (or its dotted name) returning the time, used instead of "
+     "`time.time` by every config declared in the settings, e.g. a "
+     "`pyramid_jwtnode.testing.Clock`. Never set it in production."),
 )
 _GLOBAL_KEYS: Final = frozenset(key for key, _, _ in GLOBAL_SETTINGS)
 
@@ -373,6 +394,9 @@ RULES: Final[tuple[Rule, ...]] = (
     Rule("refresh_expires_in", lambda c: _set(c, "refresh_expires_in") and not c.can_issue,
          "needs a signing key but the config has only a public key",
          "set private_key_file, or remove refresh_expires_in"),
+    Rule("max_body_bytes", lambda c: c.body_limit < c.max_token_bytes + 1024,
+         "is too small for a form carrying a token of max_token_bytes",
+         "make max_body_bytes at least max_token_bytes + 1024"),
     Rule("typ", lambda c: (c.typ or "").lower() in {"rt+jwt", "application/rt+jwt"},
          "is the type reserved for refresh tokens", "use e.g. at+jwt"),
     Rule("token_route", lambda c: _set(c, "token_route") and not _set(c, "payload"),
@@ -440,6 +464,15 @@ def configs_from_settings(settings: Mapping[str, Any]) -> dict[str, dict[str, An
     Returns ``{}`` when no ``jwt.`` setting is present at all.
     """
     own = {k: v for k, v in settings.items() if isinstance(k, str) and k.startswith(PREFIX)}
+    for key in own:
+        if "." not in key[len(PREFIX):] and key not in _GLOBAL_KEYS:
+            close = difflib.get_close_matches(key, _GLOBAL_KEYS, n=1, cutoff=0.7)
+            raise ConfigurationError(
+                f"{key} is not a setting of pyramid_jwtnode. Fix: "
+                + (f"did you mean {close[0]}?" if close else
+                   f"the keys directly under {PREFIX} are {', '.join(sorted(_GLOBAL_KEYS))}; "
+                   f"a config's settings are named {PREFIX}<config>.<key>.")
+            )
     names = Words()(own.pop(CONFIGS_KEY)) if CONFIGS_KEY in own else None
     own = {k: v for k, v in own.items() if k not in _GLOBAL_KEYS}
     if names is None:
@@ -460,8 +493,8 @@ def configs_from_settings(settings: Mapping[str, Any]) -> dict[str, dict[str, An
         raise ConfigurationError(f"{CONFIGS_KEY} lists '{twice}' twice. Fix: list each name once.")
     grouped: dict[str, dict[str, Any]] = {config_name: {} for config_name in names}
     for full_key, value in own.items():
-        config_name, dot, key = full_key[len(PREFIX):].partition(".")
-        if not dot or not key:
+        config_name, _, key = full_key[len(PREFIX):].partition(".")
+        if not key:
             raise ConfigurationError(
                 f"{full_key} is not a setting of pyramid_jwtnode. Fix: settings are named "
                 f"{PREFIX}<config>.<key>, with <config> listed in {CONFIGS_KEY}."
@@ -473,6 +506,17 @@ def configs_from_settings(settings: Mapping[str, Any]) -> dict[str, dict[str, An
             )
         grouped[config_name][key] = value
     return grouped
+
+
+def clock_from_settings(settings: Mapping[str, Any]) -> Callable[[], float] | None:
+    """The ``jwt.clock`` for tests, if set (pure: a dotted name is imported, never called)."""
+    value = settings.get(CLOCK_KEY)
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    try:
+        return Dotted("give a callable returning the time, e.g. pyramid_jwtnode.testing.Clock(...)")(value)
+    except Invalid as exc:
+        raise ConfigurationError(f"{CLOCK_KEY} {exc.problem}. Fix: {_sentence(exc.fix)}") from None
 
 
 def security_policy_from_settings(settings: Mapping[str, Any]) -> str | None:

@@ -5,10 +5,13 @@
 - :class:`RefreshView`: a new pair for a refresh token (RFC 6749 §6);
 - :class:`RevocationView`: RFC 7009 revocation;
 - :class:`VerifyView`: the recipe's *validate* mode;
-- :class:`JWKSView`: the public keys (RFC 7517).
+- :class:`JWKSView`: the public keys (RFC 7517);
+- :class:`MethodNotAllowedView`: the JSON 405 for every other method on their routes.
 
 Each is built when its directive is called and bound to its ready config when the
-configuration commits, so nothing is looked up per request.
+configuration commits, so nothing is looked up per request. Before a view reads
+anything, the request's shape is checked (:mod:`.params`): a body over the config's
+``max_body_bytes`` is a 413, a malformed form or query a 400, never a 500.
 """
 
 from __future__ import annotations
@@ -19,17 +22,26 @@ import traceback
 from collections.abc import Callable, Mapping
 from typing import Any, Generic, Protocol, TypeVar
 
-from pyramid.httpexceptions import HTTPException, HTTPMethodNotAllowed
+from pyramid.httpexceptions import HTTPException
 from pyramid.request import Request
 from pyramid.response import Response
 
 from .exceptions import GrantError, IssueError, StoreUnavailableError
 from .issuer import IssuedToken, Issuer
-from .responses import NO_STORE, json_response, oauth_error, token_body, unavailable
+from .params import RequestProblem, check_body, read_form, read_query
+from .responses import (
+    NO_STORE,
+    json_response,
+    method_not_allowed,
+    oauth_error,
+    request_problem,
+    token_body,
+    unavailable,
+)
 from .revocation import Revocation
 
 __all__ = ["TokenView", "MethodNotAllowedView", "JWKSView", "VerifyView", "RefreshView",
-           "RevocationView", "PayloadCallable", "ResponseCallable"]
+           "RevocationView", "PayloadCallable", "ResponseCallable", "unavailable_view"]
 
 log = logging.getLogger("pyramid_jwtnode")
 
@@ -54,15 +66,17 @@ def _where(exc: BaseException) -> str:
 
 
 class _Bound(Generic[T]):
-    """A view built when its directive is called and bound to what its ready config
-    provides when the configuration commits, so nothing is looked up per request."""
+    """A view bound at commit to what its ready config provides (``state``) and to the
+    largest body it accepts; it answers a request of the wrong shape itself."""
 
     def __init__(self, jwt_config: str) -> None:
         self.jwt_config = jwt_config
         self._state: T | None = None
+        self.max_body_bytes = 0
 
-    def bind(self, state: T) -> None:
+    def bind(self, state: T, max_body_bytes: int) -> None:
         self._state = state
+        self.max_body_bytes = max_body_bytes
 
     @property
     def state(self) -> T:
@@ -70,9 +84,30 @@ class _Bound(Generic[T]):
             raise RuntimeError(f"{type(self).__name__} used before the configuration was committed")
         return self._state
 
+    def __call__(self, request: Request) -> Response:
+        state = self.state
+        try:
+            check_body(request, self.max_body_bytes)
+            return self.respond(request, state)
+        except RequestProblem as exc:
+            log.info("jwt config %s: request refused (%s)", self.jwt_config, exc.problem)
+            return request_problem(exc.problem)
+
+    def respond(self, request: Request, state: T) -> Response:
+        raise NotImplementedError
+
+    def form_param(self, request: Request, name: str) -> str | None:
+        """The one non-empty value of ``name`` in the request's form, else ``None``."""
+        values = read_form(request, self.max_body_bytes).getall(name)
+        return values[0] if len(values) == 1 and values[0] else None
+
 
 class TokenView(_Bound[Callable[[Any], IssuedToken]]):
-    """Calls the payload callable, signs its result, answers with the token."""
+    """Calls the payload callable, signs its result, answers with the token.
+
+    The payload callable finds ``request.POST`` (a POST route) or ``request.GET``
+    already checked: a small UTF-8 form of text fields, a query that decodes.
+    """
 
     def __init__(
         self,
@@ -91,11 +126,14 @@ class TokenView(_Bound[Callable[[Any], IssuedToken]]):
             return revocation.issue_pair
         return issuer.issue
 
-    def __call__(self, request: Request) -> Response:
-        issue = self.state
+    def respond(self, request: Request, issue: Callable[[Any], IssuedToken]) -> Response:
+        read_query(request)
+        if request.method == "POST":
+            read_form(request, self.max_body_bytes)
         try:
             payload = self.payload(request)
-        except HTTPException:
+        except HTTPException as exc:  # a 401 for a wrong password: the client gets it as it is,
+            _no_store(exc)            # except that a token endpoint's answers are never cached
             raise
         except Exception as exc:
             log.error("jwt config %s: payload callable raised (payload_error): %s",
@@ -108,6 +146,9 @@ class TokenView(_Bound[Callable[[Any], IssuedToken]]):
         except IssueError as exc:
             log.error("jwt config %s: token not issued (issue_error): %s", self.jwt_config, exc)
             return oauth_error("server_error")
+        except StoreUnavailableError:
+            log.error("jwt config %s: revocation store unreachable (store_unavailable)", self.jwt_config)
+            return unavailable()
         try:
             return json_response(self.response(request, issued))
         except HTTPException:
@@ -118,14 +159,20 @@ class TokenView(_Bound[Callable[[Any], IssuedToken]]):
             return oauth_error("server_error")
 
 
+def _no_store(response: Response) -> None:
+    """RFC 6749 §5.1: no cache keeps a token endpoint's answer (unless it says otherwise)."""
+    for name, value in NO_STORE:
+        response.headers.setdefault(name, value)
+
+
 class MethodNotAllowedView:
-    """405 with ``Allow`` for every other method on a token route."""
+    """405 with ``Allow`` (a JSON body like every other error) for every other method."""
 
     def __init__(self, allowed: tuple[str, ...]) -> None:
         self.allow = ", ".join(allowed)
 
     def __call__(self, request: Request) -> Response:
-        return HTTPMethodNotAllowed(headers={"Allow": self.allow})
+        return method_not_allowed(self.allow)
 
 
 class JWKSView(_Bound[bytes]):
@@ -142,8 +189,8 @@ class JWKSView(_Bound[bytes]):
     def body(jwks: list[Mapping[str, Any]]) -> bytes:
         return json.dumps({"keys": jwks}, separators=(",", ":")).encode("utf-8")
 
-    def __call__(self, request: Request) -> Response:
-        response = Response(body=self.state, content_type="application/json", charset=None)
+    def respond(self, request: Request, body: bytes) -> Response:
+        response = Response(body=body, content_type="application/json", charset=None)
         response.headers["Cache-Control"] = "public, max-age=300"
         return response
 
@@ -156,22 +203,14 @@ class Challenger(Protocol):
     def challenge(self, request: Request) -> Response: ...
 
 
-class VerifyView:
+class VerifyView(_Bound[Challenger]):
     """The recipe's *validate* mode: a valid bearer token's claims, or the RFC 6750 answer."""
 
-    def __init__(self, policy: Challenger) -> None:
-        self.policy = policy
-
-    def __call__(self, request: Request) -> Response:
-        claims = self.policy.verified_claims(request)
+    def respond(self, request: Request, policy: Challenger) -> Response:
+        claims = policy.verified_claims(request)
         if claims is None:
-            return self.policy.challenge(request)
+            return policy.challenge(request)
         return json_response(claims)
-
-
-def _one_param(request: Request, name: str) -> str | None:
-    values = request.POST.getall(name)
-    return values[0] if len(values) == 1 and values[0] else None
 
 
 class RefreshView(_Bound[Revocation]):
@@ -181,10 +220,9 @@ class RefreshView(_Bound[Revocation]):
         super().__init__(jwt_config)
         self.response = response or token_body
 
-    def __call__(self, request: Request) -> Response:
-        revocation = self.state
-        grant_type = _one_param(request, "grant_type")
-        token = _one_param(request, "refresh_token")
+    def respond(self, request: Request, revocation: Revocation) -> Response:
+        grant_type = self.form_param(request, "grant_type")
+        token = self.form_param(request, "refresh_token")
         if grant_type is None or token is None:
             return oauth_error("invalid_request")
         if grant_type != "refresh_token":
@@ -203,9 +241,8 @@ class RefreshView(_Bound[Revocation]):
 class RevocationView(_Bound[Revocation]):
     """RFC 7009: POST ``token=...``; 200 whatever the token was, once it is revoked."""
 
-    def __call__(self, request: Request) -> Response:
-        revocation = self.state
-        token = _one_param(request, "token")
+    def respond(self, request: Request, revocation: Revocation) -> Response:
+        token = self.form_param(request, "token")
         if token is None:
             return oauth_error("invalid_request")
         try:
@@ -218,3 +255,10 @@ class RevocationView(_Bound[Revocation]):
         response = Response(status=200)
         response.headers.update(NO_STORE)
         return response
+
+
+def unavailable_view(exc: StoreUnavailableError, request: Request) -> Response:
+    """Exception view: a store that cannot be reached where the app asked it directly
+    (``request.revoke_jwt()``, ``forget``) is a 503 like everywhere else, not a 500."""
+    log.error("revocation store unreachable (store_unavailable)")
+    return unavailable()

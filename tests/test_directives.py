@@ -136,19 +136,53 @@ def test_token_view_payload_must_be_callable() -> None:
         commit(INI, setup)
 
 
-def test_two_token_views_with_one_route_name_conflict() -> None:
+def test_two_token_views_of_one_config_both_serve() -> None:
     def setup(config: Configurator) -> None:
         config.add_jwt_token_view("/a", jwt_config="main", payload=payload)
-        config.add_jwt_token_view("/b", jwt_config="main", payload=payload)
+        config.add_jwt_token_view("/b", jwt_config="main", payload=lambda r: {"sub": "b"})
+
+    app = TestApp(commit(INI, setup).make_wsgi_app())
+    node_of = get_jwt_node(app.app.registry, "main")
+    assert node_of.verifier.verify(app.post("/a").json["access_token"])["sub"] == "alice"
+    assert node_of.verifier.verify(app.post("/b").json["access_token"])["sub"] == "b"
+
+
+def test_ini_token_route_and_a_directive_token_view_both_serve() -> None:
+    settings = {**INI, "jwt.main.token_route": "/jwt/generate", "jwt.main.token_route_method": "GET",
+                "jwt.main.payload": "tests.test_directives:payload"}
+
+    def login(request: Any) -> dict[str, str]:
+        return {"sub": request.POST["username"]}
+
+    app = TestApp(commit(settings, lambda c: c.add_jwt_token_view(
+        "/login", jwt_config="main", payload=login)).make_wsgi_app())
+    verify = get_jwt_node(app.app.registry).verifier.verify
+    assert verify(app.get("/jwt/generate").json["access_token"])["sub"] == "alice"
+    assert verify(app.post("/login", {"username": "bob"}).json["access_token"])["sub"] == "bob"
+
+
+def test_the_same_route_twice_conflicts() -> None:
+    def setup(config: Configurator) -> None:
+        config.add_jwt_token_view("/a", jwt_config="main", payload=payload)
+        config.add_jwt_token_view("/a", jwt_config="main", payload=payload)
 
     with pytest.raises(ConfigurationConflictError):
+        commit(INI, setup)
+
+
+def test_two_add_on_routes_on_one_pattern_conflict() -> None:
+    def setup(config: Configurator) -> None:
+        config.add_jwt_token_view("/a", jwt_config="main", payload=payload)
+        config.add_jwt_verify_view("/a", jwt_config="main")
+
+    with pytest.raises(ConfigurationConflictError, match="jwt-route-pattern"):
         commit(INI, setup)
 
 
 def test_token_views_are_introspectable() -> None:
     config = commit({**INI, "jwt.main.token_route": "/token",
                      "jwt.main.payload": "tests.test_directives:payload"})
-    intr = config.registry.introspector.get("jwt token views", "jwt.main.token")
+    intr = config.registry.introspector.get("jwt token views", "jwt.main.token:/token")
     assert intr["pattern"] == "/token"
     assert intr["jwt_configs"] == ("main",)
     related = config.registry.introspector.related(intr)

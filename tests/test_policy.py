@@ -78,12 +78,20 @@ def test_nested_userid_and_principals_claims() -> None:
     assert policy.principals(request)[-2:] == ["a@example.com", "admin"]
 
 
-@pytest.mark.parametrize("sub", [None, "", True, ["a"]])
-def test_unusable_userid_gives_no_userid(sub: Any) -> None:
-    policy = JWTSecurityPolicy.from_node(node(userid_claim="uid"))
-    request = request_with(forge(HS_HEADER, {"uid": sub, "exp": NOW + 60}))
+@pytest.mark.parametrize("sub", [None, "", True, ["a"], "absent"])
+def test_a_verified_token_without_a_userid_authenticates_nobody(sub: Any) -> None:
+    """Documented choice: every view of Pyramid's API agrees the request is anonymous;
+    the claims stay readable (request.jwt_claims, the verify view)."""
+    policy = JWTSecurityPolicy.from_node(node(userid_claim="uid", principals_claim="roles"))
+    claims_ = {"exp": NOW + 60, "roles": ["admin"]} | ({} if sub == "absent" else {"uid": sub})
+    request = request_with(forge(HS_HEADER, claims_))
     assert policy.authenticated_userid(request) is None
-    assert policy.identity(request) is not None
+    assert policy.identity(request) is None
+    assert policy.principals(request) == [Everyone]
+    assert not policy.permits(request, Root(request), "read")
+    assert policy.verified_claims(request) == claims_
+    challenge = policy.challenge(request)
+    assert challenge.status_int == 401 and 'error="invalid_token"' in challenge.headers["WWW-Authenticate"]
 
 
 def test_numeric_userid_becomes_a_string() -> None:
@@ -206,41 +214,12 @@ def test_verify_route_is_the_recipes_validate_mode() -> None:
 # -- composing with a session-based policy --------------------------------------------------
 
 
-class SessionOrBearerPolicy:
-    """The README's example: bearer tokens for the API, a login session for the HTML pages."""
-
-    def __init__(self, jwt_policy: JWTSecurityPolicy) -> None:
-        self.jwt = jwt_policy
-
-    def identity(self, request: Any) -> Any:
-        return self.jwt.identity(request) or request.session.get("user")
-
-    def authenticated_userid(self, request: Any) -> str | None:
-        return self.jwt.authenticated_userid(request) or request.session.get("user")
-
-    def permits(self, request: Any, context: Any, permission: str) -> Any:
-        if self.jwt.identity(request) is not None:
-            return self.jwt.permits(request, context, permission)
-        principals = [Everyone] + ([Authenticated, request.session["user"]] if "user" in request.session else [])
-        return self.jwt._acl.permits(context, principals, permission)
-
-    def remember(self, request: Any, userid: str, **kw: Any) -> list[Any]:
-        request.session["user"] = userid
-        return []
-
-    def forget(self, request: Any, **kw: Any) -> list[Any]:
-        request.session.invalidate()
-        return []
-
-
 @pytest.fixture
 def composed_app() -> TestApp:
+    """The README's block "Composing with another policy", run as it is."""
     from pyramid.security import remember
 
-    def forbidden(request: Any) -> Any:
-        if request.path.startswith("/api/"):
-            return jwt_policy.challenge(request)  # RFC 6750 answers for the API
-        return HTTPFound(location="/login")        # a login page for the HTML side
+    from .test_readme import marked_blocks
 
     def login(request: Any) -> Any:
         remember(request, "html-user")
@@ -249,9 +228,7 @@ def composed_app() -> TestApp:
     with Configurator(settings=INI, root_factory=Root) as config:
         config.include("pyramid_jwtnode")
         config.set_session_factory(SignedCookieSessionFactory("s" * 40))
-        jwt_policy = config.make_jwt_security_policy("api")
-        config.set_security_policy(SessionOrBearerPolicy(jwt_policy))
-        config.add_forbidden_view(forbidden)
+        exec(marked_blocks()["test_readme_composing_with_another_policy"], {"config": config})
         for name, path in (("api", "/api/data"), ("page", "/page")):
             config.add_route(name, path)
             config.add_view(lambda r: {"user": r.authenticated_userid}, route_name=name,
@@ -261,6 +238,11 @@ def composed_app() -> TestApp:
     app = TestApp(config.make_wsgi_app())
     app.token = get_jwt_node(config.registry).issuer.issue({"sub": "api-user"}).token  # type: ignore[attr-defined]
     return app
+
+
+def test_readme_composing_with_another_policy(composed_app: TestApp) -> None:
+    test_composed_policy_bearer_side(composed_app)
+    test_composed_policy_session_side(composed_app)
 
 
 def test_composed_policy_bearer_side(composed_app: TestApp) -> None:

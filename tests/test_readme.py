@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import re
 import sys
 from pathlib import Path
@@ -75,3 +76,74 @@ def test_host_app_es256_partner_token(host_app: TestApp, keys: dict[str, KeyPair
                         audience="partner-api")
     assert claims["sub"] == "acme" and claims["scope"] == "orders:read"
     host_app.post("/partners/token", {}, status=400)
+
+
+# -- every other Python block of the README, each run by the test its marker names -----------
+
+
+def marked_blocks() -> dict[str, str]:
+    return dict(re.findall(r"<!-- run: (\w+) -->\n```python\n(.*?)```", README, re.S))
+
+
+def test_every_python_block_is_run() -> None:
+    python_blocks = re.findall(r"(<!-- [^>]+ -->\n)?```python\n", README)
+    assert all(marker for marker in python_blocks), "a ```python block of the README has no run marker"
+    names = set(marked_blocks())
+    runners = [sys.modules[__name__], importlib.import_module("tests.test_policy")]
+    for name in names:
+        assert any(hasattr(module, name) for module in runners), f"no test named {name}"
+
+
+def test_readme_declaring_configs_in_code(tmp_path: Path, keys: dict[str, KeyPair],
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    package = tmp_path / "myapp"
+    (package / "keys").mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "keys" / "partners.pem").write_bytes(keys["p256"].private.read_bytes())
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "myapp", raising=False)
+    from pyramid.config import Configurator
+
+    def partner_payload(request: object) -> dict[str, str]:
+        return {"sub": "acme"}
+
+    with Configurator() as config:
+        config.include("pyramid_jwtnode")
+        exec(marked_blocks()["test_readme_declaring_configs_in_code"],
+             {"config": config, "partner_payload": partner_payload})
+    app = TestApp(config.make_wsgi_app())
+    token = app.post("/partners/token").json["access_token"]
+    claims = jwt.decode(token, keys["p256"].public.read_bytes(), algorithms=["ES256"], audience="reports")
+    assert claims["aud"] == ["partner-api", "reports"] and claims["exp"] - claims["iat"] == 3600
+
+
+def test_readme_issuing_from_your_own_views() -> None:
+    from types import SimpleNamespace
+
+    from pyramid.config import Configurator
+
+    from pyramid_jwtnode import get_jwt_node
+
+    def view(request: object) -> dict[str, str]:
+        scope: dict[str, object] = {"request": request, "user": SimpleNamespace(id="u-1")}
+        exec(marked_blocks()["test_readme_issuing_from_your_own_views"], scope)
+        return {"token": str(scope["token"])}
+
+    with Configurator() as config:
+        config.include("pyramid_jwtnode")
+        config.add_jwt_config("staff", algorithm="HS384", secret="k" * 48, expires_in=900)
+        config.add_route("mine", "/mine")
+        config.add_view(view, route_name="mine", renderer="json")
+    app = TestApp(config.make_wsgi_app())
+    claims = get_jwt_node(config.registry).verifier.verify(app.get("/mine").json["token"])
+    assert claims["sub"] == "u-1" and claims["exp"] - claims["iat"] == 60  # the last line's token
+
+
+def test_readme_testing_your_app(tmp_path: Path) -> None:
+    """The block is a host project's test: run it with the example app and the plugin's fixture."""
+    from pyramid_jwtnode.testing import auth_header
+
+    scope: dict[str, object] = {}
+    exec(marked_blocks()["test_readme_testing_your_app"], scope)
+    testapp = TestApp(get_app(str(Path(__file__).resolve().parent.parent / "example_app" / "testing.ini")))
+    scope["test_admin_view"](testapp, lambda claims=None, **kw: auth_header(testapp, claims, **kw))  # type: ignore[operator]

@@ -29,7 +29,8 @@ def test_plain_helpers(testapp: TestApp) -> None:
     token = mint_token(testapp, {"name": "Ada"})
     assert bearer(token) == {"Authorization": f"Bearer {token}"}
     assert testapp.get("/jwt/verify", headers=bearer(token)).json["data"] == {"name": "Ada"}
-    testapp.get("/jwt/admin", headers=auth_header(testapp, {"roles": ["user"]}), status=403)
+    testapp.get("/jwt/admin", headers=auth_header(testapp, {"name": "Bo", "roles": ["user"]}),
+                status=403)
     short = auth_header(testapp, {}, config="igniteadmin", expires_in=1)
     assert testapp.get("/jwt/verify", headers=short).json["exp"] - testapp.get(
         "/jwt/verify", headers=short).json["iat"] == 1
