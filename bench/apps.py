@@ -118,3 +118,50 @@ def bearer_token() -> str:
 
 
 APPS = {"addon": addon, "handwritten": handwritten, "bare": bare}
+
+
+def keyed_policy_app(configs: dict[str, dict[str, Any]], policy: tuple[str, ...]) -> Any:
+    """/protected behind a policy over ``configs`` (name -> add_jwt_config settings)."""
+    def hello(request: Any) -> Response:
+        return Response(b'{"ok":true}', content_type="application/json", charset=None)
+
+    with Configurator(root_factory=Root) as config:
+        config.include("pyramid_jwtnode")
+        for name, settings in configs.items():
+            config.add_jwt_config(name, **settings)
+        config.set_jwt_security_policy(*policy)
+        config.add_route("protected", "/protected")
+        config.add_view(hello, route_name="protected", permission="view")
+    return config.make_wsgi_app()
+
+
+def three_issuers(jwks_url: str) -> Any:
+    """staff (HS384, an issuer), partners (ES256, key files) and idp (RS256 from ``jwks_url``)."""
+    return keyed_policy_app({
+        "staff": {"algorithm": "HS384", "secret": "s" * 48, "expires_in": LIFETIME,
+                  "issuer": "https://staff.example"},
+        "partners": {"algorithm": "ES256", "private_key_file": str(key_file("ES256")),
+                     "expires_in": LIFETIME},
+        "idp": {"algorithm": "RS256", "jwks_url": jwks_url, "issuer": "https://idp.example",
+                "expires_in": LIFETIME},
+    }, ("staff", "partners", "idp"))
+
+
+def one_rs256() -> Any:
+    """One local RS256 config on the policy (the same key the idp's set publishes)."""
+    return keyed_policy_app({"api": {"algorithm": "RS256", "private_key_file": str(key_file("RS256")),
+                                     "kid": "idp-1", "issuer": "https://idp.example",
+                                     "expires_in": LIFETIME}}, ("api",))
+
+
+def rs256_tokens(count: int) -> list[str]:
+    """``count`` distinct RS256 tokens of the idp (kid idp-1), as an identity provider mints them."""
+    key, now = signing_key("RS256"), int(time.time())
+    return [jwt.encode({"sub": f"user-{i}", "iss": "https://idp.example", "iat": now, "exp": now + LIFETIME},
+                       key, algorithm="RS256", headers={"kid": "idp-1"}) for i in range(count)]
+
+
+def rs256_jwks() -> dict[str, Any]:
+    public = signing_key("RS256").public_key()
+    return {"keys": [{**json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(public)), "kid": "idp-1",
+                      "use": "sig", "alg": "RS256"}]}

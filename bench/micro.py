@@ -10,6 +10,7 @@ Figures are the best of several timeit repeats (microseconds per call).
 from __future__ import annotations
 
 import datetime
+import itertools
 import json
 import platform
 import shutil
@@ -117,6 +118,57 @@ def revocation() -> dict[str, float]:
     return figures
 
 
+def _paired(a: Any, b: Any, environs: list[dict[str, Any]], rounds: int = 15, n: int = 300
+            ) -> tuple[float, float]:
+    """Median pair of per-request µs for apps ``a`` and ``b`` over ``environs`` (cycled),
+    measured back to back so that drifts of the machine cancel."""
+    pairs = []
+    cycles = {id(app): itertools.cycle(environs) for app in (a, b)}  # new tokens stay new across rounds
+    for _ in range(rounds):
+        times = []
+        for app in (a, b):
+            cycle = cycles[id(app)]
+            times.append(best(lambda app=app, cycle=cycle: app(dict(next(cycle)), lambda s, h, e=None: None),
+                              n, 3))
+        pairs.append((times[0], times[1]))
+    pairs.sort(key=lambda d: d[1] / d[0])
+    return pairs[len(pairs) // 2]
+
+
+def issuers() -> dict[str, float]:
+    """The protected route: one local RS256 config, against three configs on the policy with the
+    token from a warm remote key set (the same RS256 key), for tokens seen before and new ones."""
+    import http.server
+    import tempfile
+    import threading
+
+    directory = tempfile.mkdtemp()
+    Path(directory, "jwks.json").write_text(json.dumps(apps.rs256_jwks()))
+    handler_class: Any = type("Quiet", (http.server.SimpleHTTPRequestHandler,),
+                              {"log_message": lambda *a: None})
+    server = http.server.ThreadingHTTPServer(
+        ("127.0.0.1", 0), lambda *a: handler_class(*a, directory=directory))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        one = apps.one_rs256()
+        three = apps.three_issuers(f"http://127.0.0.1:{server.server_address[1]}/jwks.json")
+        seen = [Request.blank("/protected", headers={"Authorization": f"Bearer {t}"}).environ
+                for t in apps.rs256_tokens(1)]
+        new = [Request.blank("/protected", headers={"Authorization": f"Bearer {t}"}).environ
+               for t in apps.rs256_tokens(2500)]  # more than the verifier remembers (1024)
+        for app in (one, three):  # warm: the remote set is fetched here, once
+            assert app(dict(seen[0]), lambda s, h, e=None: None) == [b'{"ok":true}']
+        figures: dict[str, float] = {}
+        for label, environs in (("seen", seen), ("new", new)):
+            a, b = _paired(one, three, environs, n=2000 if label == "seen" else 300)
+            figures[f"one_local_config_token_{label}_us"] = a
+            figures[f"three_configs_remote_token_{label}_us"] = b
+            figures[f"three_vs_one_{label}_ratio"] = b / a
+    finally:
+        server.shutdown()
+    return figures
+
+
 def requests() -> dict[str, float]:
     """Whole WSGI requests in-process: the token route three ways, and the policy's cost."""
     figures: dict[str, float] = {}
@@ -144,6 +196,7 @@ def main() -> int:
         result[algorithm] = {k: round(v, 2) for k, v in objects(algorithm).items()}
     result["requests"] = {k: round(v, 2) for k, v in requests().items()}
     result["revocation"] = {k: round(v, 2) for k, v in revocation().items()}
+    result["issuers"] = {k: round(v, 3 if k.endswith("ratio") else 2) for k, v in issuers().items()}
     r = result["requests"]
     for algorithm in ("HS256", "RS256"):
         result["requests"][f"token_route_{algorithm}_addon_vs_handwritten_throughput"] = round(
@@ -166,6 +219,9 @@ def main() -> int:
               "without auth (target ≤ 25 µs).", "",
               "| protected route, revocation | µs |", "|---|---|"]
     lines += [f"| {k} | {v} |" for k, v in result["revocation"].items()]
+    lines += ["", "| protected route, RS256: one local config vs three configs on the policy, token "
+              "from a warm remote key set | µs or ratio |", "|---|---|"]
+    lines += [f"| {k} | {v} |" for k, v in result["issuers"].items()]
     lines += ["", "```json", json.dumps(result, indent=2), "```", ""]
     out.write_text("\n".join(lines))
     print("\n".join(lines))

@@ -20,8 +20,9 @@ Errors
     :class:`UnknownKeyError`, :class:`InvalidSignatureError`, :class:`ExpiredTokenError`,
     :class:`ImmatureTokenError`, :class:`InvalidClaimError`, :class:`RevokedTokenError`.
     The app handing the issuer what cannot be signed is an :class:`IssueError`; a refused
-    refresh is a :class:`GrantError`; a store that cannot be reached is a
-    :class:`StoreUnavailableError`. Bad settings or keys are Pyramid's
+    refresh is a :class:`GrantError`; a revocation store that cannot be reached is a
+    :class:`StoreUnavailableError`, a remote key set that cannot be fetched (for a key not
+    held) a :class:`KeySetUnavailableError`: both are answered 503. Bad settings or keys are Pyramid's
     ``ConfigurationError``, at start-up.
 
 Modules for tools: :mod:`pyramid_jwtnode.testing` (helpers for host apps' tests),
@@ -46,6 +47,7 @@ from .exceptions import (
     InvalidTokenError,
     IssueError,
     JWTNodeError,
+    KeySetUnavailableError,
     MalformedTokenError,
     RevokedTokenError,
     StoreUnavailableError,
@@ -95,6 +97,7 @@ __all__ = [
     "IssueError",
     "GrantError",
     "StoreUnavailableError",
+    "KeySetUnavailableError",
 ]
 
 
@@ -105,4 +108,5 @@ def includeme(config: Configurator) -> None:
     config.add_request_method(create_jwt, "create_jwt")
     config.add_request_method(revoke_jwt, "revoke_jwt")
     config.add_exception_view(unavailable_view, context=StoreUnavailableError)
+    config.add_exception_view(unavailable_view, context=KeySetUnavailableError)
     config.action(None, functools.partial(declare_from_settings, config), order=PHASE0_CONFIG)

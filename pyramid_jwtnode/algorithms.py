@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 from typing import Final
 
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
 from jwt.algorithms import Algorithm, get_default_algorithms
 from jwt.exceptions import InvalidKeyError
 
@@ -89,4 +89,30 @@ def hmac_secret_problem(algorithm: str, secret: bytes) -> tuple[str, str] | None
             f"use at least {minimum} random bytes, e.g. the output of "
             f"`python -c \"import secrets; print(secrets.token_urlsafe({minimum}))\"`",
         )
+    return None
+
+
+def key_problem(algorithm: str, key: object) -> tuple[str, str] | None:
+    """Why ``key`` cannot serve ``algorithm`` (problem, fix): its type, size or curve; or ``None``.
+
+    Private and public key objects alike; the key loader and the remote key set both ask here.
+    """
+    if algorithm in RSA_ALGORITHMS:
+        if not isinstance(key, (rsa.RSAPrivateKey, rsa.RSAPublicKey)):
+            return f"is not an RSA key, as {algorithm} needs", "give an RSA key or change the algorithm"
+        if key.key_size < RSA_MIN_BITS:
+            return (f"is an RSA key under {RSA_MIN_BITS} bits (RFC 7518 §3.3)",
+                    f"generate a key of {RSA_MIN_BITS} bits or more")
+    elif algorithm in EC_CURVES:
+        if not isinstance(key, (ec.EllipticCurvePrivateKey, ec.EllipticCurvePublicKey)):
+            return f"is not an EC key, as {algorithm} needs", "give an EC key or change the algorithm"
+        curve = EC_CURVES[algorithm]().name
+        if key.curve.name != curve:
+            return (f"is on a curve that {algorithm} does not use (RFC 7518 §3.4)",
+                    f"{algorithm} needs a {curve} key")
+    elif algorithm == EDDSA:
+        if not isinstance(key, (ed25519.Ed25519PrivateKey, ed25519.Ed25519PublicKey,
+                                ed448.Ed448PrivateKey, ed448.Ed448PublicKey)):
+            return ("is not an Ed25519 or Ed448 key, as EdDSA needs",
+                    "give an Ed25519 key or change the algorithm")
     return None

@@ -170,8 +170,19 @@ def _describe(registry: Registry, node: JWTNode) -> dict[str, Any]:
             if node.name in item["jwt_configs"]:
                 routes.append(f"{kind} {item['request_method']} {item['pattern']}")
     facts["routes"] = routes
-    facts["security_policy"] = introspector.get("jwt security policies", node.name) is not None
+    facts["security_policy"] = any(
+        node.name in item["introspectable"]["jwt_configs"]
+        for item in introspector.get_category("jwt security policies") or ())
     return facts
+
+
+def _keys_row(facts: dict[str, Any]) -> str:
+    """Where the config's keys come from, in one line."""
+    if facts["jwks_url"] or facts["discovery_url"]:
+        where = f"jwks_url {facts['jwks_url']}" if facts["jwks_url"] else (
+            f"discovery_url {facts['discovery_url']}")
+        return f"{where} (kept {facts['jwks_cache_ttl']} s, timeout {facts['jwks_timeout']} s)"
+    return "local files or secret"
 
 
 def _configs(registry: Registry, args: argparse.Namespace, stdout: IO[str]) -> int:
@@ -191,7 +202,8 @@ def _configs(registry: Registry, args: argparse.Namespace, stdout: IO[str]) -> i
             ("previous kids", " ".join(facts["previous_keys"]) or "-"),
             ("typ", facts["typ"] or "JWT (not checked)"),
             ("claims_key", facts["claims_key"] or "-"),
-            ("issues tokens", "yes" if facts["can_issue"] else "no (public key only)"),
+            ("keys", _keys_row(facts)),
+            ("issues tokens", "yes" if facts["can_issue"] else "no (verify only)"),
             ("security policy", "yes" if facts["security_policy"] else "no"),
             ("routes", "; ".join(facts["routes"]) or "-"),
         ]

@@ -11,14 +11,17 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import ipaddress
+import math
 import re
+import urllib.parse
 from collections.abc import Callable, Iterable
 from typing import Any, Final
 
 from pyramid.path import DottedNameResolver
 from pyramid.settings import aslist, falsey, truthy
 
-__all__ = ["Invalid", "Text", "Number", "Flag", "Words", "Choice", "Dotted"]
+__all__ = ["Invalid", "Text", "Number", "Flag", "Words", "Choice", "Dotted", "Url", "url_problem"]
 
 
 class Invalid(Exception):
@@ -50,21 +53,27 @@ class Text:
 
 @dataclasses.dataclass(frozen=True)
 class Number:
-    """A whole number from ``low`` to ``high`` (ini digits, or an int but not a bool)."""
+    """A whole number from ``low`` to ``high`` (ini digits, or an int but not a bool); with
+    ``decimal``, a decimal number too (``0.5``)."""
 
-    low: int
-    high: int | None = None
+    low: float
+    high: float | None = None
     problem: str = ""
     fix: str = "give e.g. 3600"
     kind: str = "int"
+    decimal: bool = False
 
-    def __call__(self, value: Any) -> int:
-        if isinstance(value, int) and not isinstance(value, bool):
+    def __call__(self, value: Any) -> Any:
+        number: float
+        if isinstance(value, str) and re.fullmatch(
+                r"\s*-?\d+(\.\d+)?\s*" if self.decimal else r"\s*-?\d+\s*", value):
+            number = float(value) if self.decimal else int(value)
+        elif isinstance(value, int) and not isinstance(value, bool):
             number = value
-        elif isinstance(value, str) and re.fullmatch(r"\s*-?\d+\s*", value):
-            number = int(value)
+        elif self.decimal and isinstance(value, float) and math.isfinite(value):
+            number = value
         else:
-            raise Invalid("must be a whole number", self.fix)
+            raise Invalid("must be a number" if self.decimal else "must be a whole number", self.fix)
         if number < self.low:
             raise Invalid("must be greater than zero" if self.low == 1 else
                           f"must be {self.low} or more", self.fix)
@@ -163,3 +172,37 @@ class Dotted:
         if not callable(value):
             raise Invalid("does not name a callable", self.fix)
         return value  # type: ignore[no-any-return]
+
+
+def url_problem(url: str) -> str | None:
+    """Why ``url`` may not be fetched: HTTPS only, except plain HTTP to a loopback host."""
+    try:
+        parts = urllib.parse.urlsplit(url)
+        host = parts.hostname
+    except ValueError:
+        return "is not a URL"
+    if not host or parts.scheme not in ("https", "http"):
+        return "must be an https:// URL"
+    if parts.scheme == "http":
+        try:
+            loopback = ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            loopback = host == "localhost"
+        if not loopback:
+            return "must use https:// (plain http is allowed only to a loopback host)"
+    return None
+
+
+@dataclasses.dataclass(frozen=True)
+class Url:
+    """An https:// URL (plain http only to a loopback host)."""
+
+    kind: str = "url"
+
+    def __call__(self, value: Any) -> str | None:
+        text = Text()(value)
+        if text is not None:
+            problem = url_problem(text)
+            if problem is not None:
+                raise Invalid(problem, "give e.g. https://idp.example/.well-known/jwks.json")
+        return text

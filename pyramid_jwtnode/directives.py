@@ -26,6 +26,7 @@ from pyramid.security import NO_PERMISSION_REQUIRED
 from .interfaces import IJWTNodes, IJWTPolicies
 from .node import JWTNode, build_node, get_jwt_node, register_node
 from .policy import JWTSecurityPolicy
+from .selection import IndistinguishableError
 from .request import add_claims_property
 from .revocation import Revocation
 from .settings import (
@@ -197,9 +198,9 @@ def declare_from_settings(config: Configurator) -> None:
     clock = clock_from_settings(settings) or time.time
     for name, raw in configs_from_settings(settings).items():
         _declare(app, parse_config(name, raw), clock)
-    policy_config = security_policy_from_settings(settings)
-    if policy_config is not None:
-        _install_policy(app, policy_config, f"{SECURITY_POLICY_KEY} = {policy_config}")
+    policy_configs = security_policy_from_settings(settings)
+    if policy_configs:
+        _install_policy(app, policy_configs, f"{SECURITY_POLICY_KEY} = {' '.join(policy_configs)}")
     registry = config.registry
 
     def some_config_declared() -> None:
@@ -277,48 +278,59 @@ def add_jwt_jwks_view(
     _route_view(config, "jwks", pattern, names, view, "GET", route_name, bind)
 
 
-def _install_policy(config: Configurator, jwt_config: str, what: str | None = None
-                    ) -> JWTSecurityPolicy:
-    policy = make_jwt_security_policy(config, jwt_config, what)
+def _install_policy(config: Configurator, jwt_configs: tuple[str, ...], what: str) -> JWTSecurityPolicy:
+    policy = _make_policy(config, jwt_configs, what)
     config.set_security_policy(policy)
     config.add_forbidden_view(policy.challenge)
     return policy
 
 
-def make_jwt_security_policy(config: Configurator, jwt_config: str, what: str | None = None
-                             ) -> JWTSecurityPolicy:
-    """A bearer-token security policy for ``jwt_config``, bound when the configuration commits.
-
-    It is not installed: pass it to ``config.set_security_policy`` yourself, or
-    wrap it in a policy of your own (see the README on composing policies).
-    ``request.jwt_claims`` consults every policy made this way.
-    """
-    policy = JWTSecurityPolicy(name=jwt_config)
+def _make_policy(config: Configurator, jwt_configs: tuple[str, ...], what: str) -> JWTSecurityPolicy:
+    if not jwt_configs:
+        raise ConfigurationError(f"{what}: name at least one jwt config. Fix: pass its name.")
+    policy = JWTSecurityPolicy(name=jwt_configs[0])
     registry = config.registry
-    intr = config.introspectable("jwt security policies", jwt_config,
-                                 f"jwt security policy {jwt_config!r}", "jwt security policy")
-    intr["jwt_config"] = jwt_config
-    intr.relate("jwt configs", jwt_config)
+    key = " ".join(jwt_configs)
+    intr = config.introspectable("jwt security policies", key, f"jwt security policy {key!r}",
+                                 "jwt security policy")
+    intr["jwt_configs"] = jwt_configs
+    for name in jwt_configs:
+        intr.relate("jwt configs", name)
 
     def bind() -> None:
-        policy.bind(_bound_node(registry, jwt_config, what or f"jwt security policy for {jwt_config!r}"))
+        nodes = [_bound_node(registry, name, what) for name in jwt_configs]
+        try:
+            policy.bind(*nodes)
+        except IndistinguishableError as exc:
+            raise ConfigurationError(f"{what}: {exc.problem}. Fix: {exc.fix}.") from None
         policies = registry.queryUtility(IJWTPolicies)
         if policies is None:
             policies = []
             registry.registerUtility(policies, IJWTPolicies)
         policies.append(policy)
 
-    config.action(("jwt-security-policy", jwt_config), bind, introspectables=(intr,))
+    config.action(("jwt-security-policy", jwt_configs), bind, introspectables=(intr,))
     add_claims_property(config)
     return policy
 
 
-def set_jwt_security_policy(config: Configurator, jwt_config: str) -> JWTSecurityPolicy:
-    """Install a bearer-token policy for ``jwt_config`` and its RFC 6750 forbidden view.
+def make_jwt_security_policy(config: Configurator, *jwt_configs: str) -> JWTSecurityPolicy:
+    """A bearer-token security policy for one or more configs, bound when the configuration
+    commits.
 
-    From the ini file: ``jwt.security_policy = <name>``.
+    It is not installed: pass it to ``config.set_security_policy`` yourself, or
+    wrap it in a policy of your own (see the docs on composing policies).
+    ``request.jwt_claims`` consults every policy made this way.
     """
-    return _install_policy(config, jwt_config)
+    return _make_policy(config, jwt_configs, f"make_jwt_security_policy{jwt_configs!r}")
+
+
+def set_jwt_security_policy(config: Configurator, *jwt_configs: str) -> JWTSecurityPolicy:
+    """Install a bearer-token policy for one or more configs and its RFC 6750 forbidden view.
+
+    From the ini file: ``jwt.security_policy = <name> [<name> ...]``.
+    """
+    return _install_policy(config, jwt_configs, f"set_jwt_security_policy{jwt_configs!r}")
 
 
 def add_jwt_verify_view(

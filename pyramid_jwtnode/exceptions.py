@@ -29,6 +29,7 @@ __all__ = [
     "RevokedTokenError",
     "IssueError",
     "StoreUnavailableError",
+    "KeySetUnavailableError",
     "GrantError",
 ]
 
@@ -97,6 +98,11 @@ class RevokedTokenError(InvalidTokenError):
 
 class StoreUnavailableError(JWTNodeError):
     """The revocation store cannot be reached: the answer is 503, never a pass (fail closed)."""
+
+
+class KeySetUnavailableError(JWTNodeError):
+    """A remote JWK Set cannot be fetched and the token's key is not cached: the answer is 503
+    (fail closed), never 200 and never 401 (the token may well be valid)."""
 
 
 class GrantError(JWTNodeError):

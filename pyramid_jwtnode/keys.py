@@ -4,7 +4,9 @@
 into a :class:`KeySet` of ready key objects: PyJWT is never handed PEM text on a
 request (parsing an RSA PEM costs ~100x the signature itself). Every problem
 with a file or a key is a :class:`~pyramid.exceptions.ConfigurationError` that
-names the setting and never contains key material.
+names the setting and never contains key material. A config fed by a remote JWK
+Set gets a :class:`~pyramid_jwtnode.jwks.RemoteKeySet` instead, which fetches
+nothing until a token needs a key.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import hmac
 import json
 import os
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Protocol
 
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
@@ -24,24 +26,42 @@ from jwt.algorithms import Algorithm
 from jwt.utils import base64url_encode
 from pyramid.path import AssetResolver
 
-from .algorithms import (
-    EC_CURVES,
-    EDDSA,
-    HMAC_HASHES,
-    RSA_ALGORITHMS,
-    RSA_MIN_BITS,
-    hmac_secret_problem,
-    implementation,
-    is_hmac,
-)
+from .algorithms import HMAC_HASHES, hmac_secret_problem, implementation, is_hmac, key_problem
+from .exceptions import UnknownKeyError
+from .jwks import RemoteKeySet
 from .settings import JWTConfig, setting_error
 
-__all__ = ["KeySet", "load_keys", "resolve_path", "jwk_thumbprint"]
+__all__ = ["KeySet", "KeySource", "LocalKeys", "load_keys", "resolve_path", "jwk_thumbprint"]
 
 PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey | ed448.Ed448PrivateKey
 PublicKey = rsa.RSAPublicKey | ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey | ed448.Ed448PublicKey
 
 _MAX_KEY_FILE_BYTES = 64 * 1024
+
+
+class KeySource(Protocol):
+    """Where a verifier finds the key a token's ``kid`` names (``None``: no ``kid``)."""
+
+    @property
+    def generation(self) -> int:
+        """Changes whenever the keys change, so that what was verified before is verified again."""
+
+    def key_for(self, kid: str | None) -> Any:
+        """The key, or UnknownKeyError (or KeySetUnavailableError for a remote set)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class LocalKeys:
+    """Keys loaded at start-up: an exact-match lookup, nothing else."""
+
+    keys: Mapping[str | None, Any] = dataclasses.field(repr=False)
+    generation: int = 0
+
+    def key_for(self, kid: str | None) -> Any:
+        try:
+            return self.keys[kid]
+        except (KeyError, TypeError):  # TypeError: a kid that is not hashable
+            raise UnknownKeyError("unknown_kid") from None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -50,7 +70,8 @@ class KeySet:
 
     ``signing_key`` is ``None`` for a verify-only config. ``verification_keys``
     maps each key id to its key; the entry under ``None`` is the current key,
-    used for tokens whose header carries no ``kid``.
+    used for tokens whose header carries no ``kid``. ``source`` is where the
+    verifier looks keys up: these keys, or a remote JWK Set.
     """
 
     algorithm: str
@@ -58,6 +79,12 @@ class KeySet:
     signing_key: Any = dataclasses.field(repr=False)
     verification_keys: Mapping[str | None, Any] = dataclasses.field(repr=False)
     public_jwks: tuple[dict[str, Any], ...] = ()
+    remote: RemoteKeySet | None = None
+
+    @property
+    def source(self) -> KeySource:
+        """Where tokens' keys are looked up."""
+        return self.remote if self.remote is not None else LocalKeys(self.verification_keys)
 
     @property
     def algorithm_object(self) -> Algorithm:
@@ -190,31 +217,9 @@ def _load_public(config: JWTConfig, key_name: str, spec: str) -> PublicKey:
 
 def _check_type(config: JWTConfig, key_name: str, key: Any) -> Any:
     """The key's type, size and curve must suit the algorithm."""
-    alg = config.algorithm
-    if alg in RSA_ALGORITHMS:
-        if not isinstance(key, (rsa.RSAPrivateKey, rsa.RSAPublicKey)):
-            raise setting_error(config.name, key_name, f"is not an RSA key, as {alg} needs",
-                                "give an RSA key or change the algorithm")
-        if key.key_size < RSA_MIN_BITS:
-            raise setting_error(
-                config.name, key_name, f"is an RSA key under {RSA_MIN_BITS} bits (RFC 7518 §3.3)",
-                f"generate a key of {RSA_MIN_BITS} bits or more",
-            )
-    elif alg in EC_CURVES:
-        if not isinstance(key, (ec.EllipticCurvePrivateKey, ec.EllipticCurvePublicKey)):
-            raise setting_error(config.name, key_name, f"is not an EC key, as {alg} needs",
-                                "give an EC key or change the algorithm")
-        curve = EC_CURVES[alg]().name
-        if key.curve.name != curve:
-            raise setting_error(
-                config.name, key_name, f"is on a curve that {alg} does not use (RFC 7518 §3.4)",
-                f"{alg} needs a {curve} key",
-            )
-    elif alg == EDDSA:
-        if not isinstance(key, (ed25519.Ed25519PrivateKey, ed25519.Ed25519PublicKey,
-                                ed448.Ed448PrivateKey, ed448.Ed448PublicKey)):
-            raise setting_error(config.name, key_name, "is not an Ed25519 or Ed448 key, as EdDSA needs",
-                                "give an Ed25519 key or change the algorithm")
+    problem = key_problem(config.algorithm, key)
+    if problem is not None:
+        raise setting_error(config.name, key_name, *problem)
     return key
 
 
@@ -239,6 +244,11 @@ def load_keys(config: JWTConfig, environ: Mapping[str, str] | None = None) -> Ke
     """Read, check and prepare every key of ``config``. Call once, at start-up."""
     if config.hmac:
         return _hmac_keys(config, os.environ if environ is None else environ)
+    if config.remote:
+        remote = RemoteKeySet(config.algorithm, url=config.jwks_url, discovery_url=config.discovery_url,
+                              issuer=config.issuer, ttl=config.jwks_cache_ttl,
+                              timeout=config.jwks_timeout, name=config.name)
+        return KeySet(config.algorithm, None, None, {}, remote=remote)
     return _asymmetric_keys(config)
 
 

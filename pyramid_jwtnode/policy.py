@@ -1,8 +1,9 @@
-"""A Pyramid 2 security policy for bearer tokens, and its RFC 6750 answers.
+"""A Pyramid 2 security policy for bearer tokens of one or more configs, and its RFC 6750 answers.
 
 :class:`JWTSecurityPolicy` reads ``Authorization: Bearer <token>`` (the scheme
-in any case), verifies it with a config's :class:`~pyramid_jwtnode.verifier.Verifier`,
-and answers a denied request the way OAuth 2.0 clients expect (RFC 6750 §3):
+in any case), finds the config the token belongs to (:mod:`.selection`), verifies it
+with that config's :class:`~pyramid_jwtnode.verifier.Verifier` and rules, and answers a
+denied request the way OAuth 2.0 clients expect (RFC 6750 §3):
 
 =====================================  ======  ==========================================
 request                                status  ``WWW-Authenticate``
@@ -11,6 +12,7 @@ no token (or another scheme)           401     ``Bearer realm="…"``
 invalid, expired, wrong key …          401     ``Bearer realm="…", error="invalid_token"``
 empty token, several tokens            400     ``Bearer realm="…", error="invalid_request"``
 valid token, permission not granted    403     ``Bearer realm="…", error="insufficient_scope"``
+store or key set cannot be reached     503     (``Retry-After``; ``temporarily_unavailable``)
 =====================================  ======  ==========================================
 
 The JSON body holds the same ``error`` and one fixed ``error_description`` per
@@ -29,18 +31,23 @@ from pyramid.authorization import ACLHelper, Authenticated, Everyone
 from pyramid.request import Request
 from pyramid.response import Response
 
-from .exceptions import InvalidTokenError, StoreUnavailableError
+from .exceptions import InvalidTokenError, KeySetUnavailableError, StoreUnavailableError
 from .params import RequestProblem, read_query
 from .responses import bearer_challenge, unavailable
+from .selection import Candidate, ConfigChooser
 
 if TYPE_CHECKING:
     from .node import JWTNode
     from .revocation import Revocation
     from .verifier import Verifier
 
-__all__ = ["JWTSecurityPolicy", "BearerResult", "claim_at"]
+__all__ = ["JWTSecurityPolicy", "BearerResult", "claim_at", "CONFIG_PRINCIPAL"]
 
 log = logging.getLogger("pyramid_jwtnode")
+
+#: The principal naming the config that accepted a token: ``jwt-config:<name>``. A token's own
+#: claims can never produce one.
+CONFIG_PRINCIPAL: Final = "jwt-config:"
 
 #: state of a request's credentials
 ABSENT: Final = "absent"
@@ -68,28 +75,10 @@ def claim_at(claims: dict[str, Any], path: str | tuple[str, ...]) -> Any:
     return value
 
 
-class BearerResult:
-    """What one request's credentials came to, for one policy (computed once per request).
-
-    ``claims`` are the verified claims of the token (also when the token authenticates
-    nobody: no userid, or an ``identity`` callable that refused it); ``userid`` and
-    ``identity`` are set only for a VALID result, which is the only one that authenticates.
-    """
-
-    __slots__ = ("state", "claims", "reason", "identity", "userid")
-
-    def __init__(self, state: str, claims: dict[str, Any] | None = None, reason: str | None = None) -> None:
-        self.state = state
-        self.claims = claims
-        self.reason = reason
-        self.identity: Any = None
-        self.userid: str | None = None
-
-
 @dataclasses.dataclass(frozen=True)
 class _Guard:
-    """How one config's tokens are checked and turned into an identity: the policy's
-    bound state (the ready config's verifier and revocation, and its policy settings)."""
+    """How one config's tokens are checked and turned into an identity: its verifier and
+    revocation, and its policy settings."""
 
     verifier: Verifier
     revocation: Revocation | None
@@ -100,13 +89,69 @@ class _Guard:
     identity: IdentityCallable | None
     query_token: bool
 
+    @classmethod
+    def of(cls, node: JWTNode) -> _Guard:
+        c = node.config
+        return cls(node.verifier, node.revocation, c.name, c.realm or c.name,
+                   tuple(c.userid_claim.split(".")),
+                   tuple(c.principals_claim.split(".")) if c.principals_claim else None,
+                   c.identity, c.query_token)
+
+    def candidate(self, node: JWTNode) -> Candidate[_Guard]:
+        keys = node.keys
+        kids = frozenset(k for k in keys.verification_keys if k is not None)
+        if keys.kid is None:  # an HS config without kid: its tokens carry none
+            kids = frozenset()
+        remote = keys.remote
+        if remote is None:
+            return Candidate(self.name, node.config.algorithm, kids, node.config.issuer,
+                             lambda: node.config.issuer, False, self.verifier, self)
+        return Candidate(self.name, node.config.algorithm, kids, node.config.issuer,
+                         lambda: remote.issuer, True, self.verifier, self, remote.holds)
+
+
+class BearerResult:
+    """What one request's credentials came to, for one policy (computed once per request).
+
+    ``claims`` are the verified claims of the token (also when the token authenticates
+    nobody: no userid, or an ``identity`` callable that refused it) and ``config`` the name
+    of the config that verified them; ``userid`` and ``identity`` are set only for a VALID
+    result, which is the only one that authenticates.
+    """
+
+    __slots__ = ("state", "claims", "reason", "identity", "userid", "config", "_guard")
+
+    def __init__(self, state: str, claims: dict[str, Any] | None = None, reason: str | None = None,
+                 guard: _Guard | None = None) -> None:
+        self.state = state
+        self.claims = claims
+        self.reason = reason
+        self.identity: Any = None
+        self.userid: str | None = None
+        self._guard = guard
+        self.config = guard.name if guard is not None else None
+
+
+@dataclasses.dataclass(frozen=True)
+class _Bound:
+    """The policy's state once bound: each config's guard, and the chooser among them."""
+
+    guards: tuple[_Guard, ...]
+    chooser: ConfigChooser[_Guard]
+    query: bool  # any config reads the access_token query parameter
+
 
 class JWTSecurityPolicy:
-    """``ISecurityPolicy`` for bearer JWTs of one config.
+    """``ISecurityPolicy`` for bearer JWTs of one config, or of several.
 
-    Build it from a ready config with :meth:`from_node`, or let
-    ``config.set_jwt_security_policy(name)`` do it. Plain constructor arguments
-    mirror the config settings of the same names.
+    Build it from ready configs with :meth:`from_node`/:meth:`from_nodes`, or let
+    ``config.set_jwt_security_policy(*names)`` do it. Plain constructor arguments
+    mirror the config settings of the same names, for one config.
+
+    With several configs, a token is checked by the config it belongs to (an exact
+    ``kid`` match, else its ``iss``, else the configs of its ``alg`` in order: see
+    :mod:`pyramid_jwtnode.selection`), and the principal ``jwt-config:<name>`` of that
+    config joins the request's principals.
     """
 
     def __init__(
@@ -122,85 +167,92 @@ class JWTSecurityPolicy:
         revocation: Revocation | None = None,
     ) -> None:
         self.name = name
-        self._guard: _Guard | None = None
+        self.configs: tuple[str, ...] = (name,)
+        self._bound: _Bound | None = None
         if verifier is not None:
-            self._guard = _Guard(
+            guard = _Guard(
                 verifier, revocation, name, realm or name, tuple(userid_claim.split(".")),
                 tuple(principals_claim.split(".")) if principals_claim else None, identity,
                 query_token,
             )
+            config = verifier.config
+            candidate = Candidate(name, config.algorithm, frozenset(), config.issuer,
+                                  lambda: verifier.expected_issuer, False, verifier, guard)
+            self._bound = _Bound((guard,), ConfigChooser([candidate]), query_token)
         self._cache_key = f"_jwtnode_auth_{id(self)}"
         self._acl = ACLHelper()
 
     @classmethod
     def from_node(cls, node: JWTNode) -> JWTSecurityPolicy:
-        """A policy for a ready config, with that config's settings."""
-        c = node.config
-        return cls(
-            node.verifier,
-            name=c.name,
-            realm=c.realm,
-            userid_claim=c.userid_claim,
-            principals_claim=c.principals_claim,
-            identity=c.identity,
-            query_token=c.query_token,
-            revocation=node.revocation,
-        )
+        """A policy for one ready config, with that config's settings."""
+        return cls.from_nodes(node)
 
-    def bind(self, node: JWTNode) -> None:
-        """Take the verifier and settings of ``node`` (done at commit by the directives)."""
-        self._guard = self.from_node(node)._guard
+    @classmethod
+    def from_nodes(cls, *nodes: JWTNode) -> JWTSecurityPolicy:
+        """A policy accepting the tokens of several ready configs, each checked by its own
+        rules. Raises :class:`~pyramid_jwtnode.selection.IndistinguishableError` for configs
+        whose tokens cannot be told apart."""
+        policy = cls(name=nodes[0].name)
+        policy.bind(*nodes)
+        return policy
+
+    def bind(self, *nodes: JWTNode) -> None:
+        """Take the verifiers and settings of ``nodes`` (done at commit by the directives)."""
+        guards = tuple(_Guard.of(node) for node in nodes)
+        chooser = ConfigChooser([g.candidate(n) for g, n in zip(guards, nodes, strict=True)])
+        self.name, self.configs = guards[0].name, tuple(g.name for g in guards)
+        self._bound = _Bound(guards, chooser, any(g.query_token for g in guards))
 
     @property
-    def guard(self) -> _Guard:
-        if self._guard is None:
+    def bound(self) -> _Bound:
+        if self._bound is None:
             raise RuntimeError("JWTSecurityPolicy used before it was bound to a jwt config")
-        return self._guard
+        return self._bound
 
     @property
     def realm(self) -> str:
-        """The ``realm`` of this policy's challenges."""
-        return self.guard.realm
+        """The ``realm`` of this policy's challenges (the first config's)."""
+        return self.bound.guards[0].realm
 
     @property
     def verifier(self) -> Verifier:
-        """The verifier of the bound config."""
-        return self.guard.verifier
+        """The verifier of the (first) config."""
+        return self.bound.guards[0].verifier
 
     @property
     def revocation(self) -> Revocation | None:
-        """The revocation of the bound config (``None`` without a revocation store)."""
-        return self.guard.revocation
+        """The revocation of the (first) config (``None`` without a revocation store)."""
+        return self.bound.guards[0].revocation
 
     # -- reading and verifying the credentials -----------------------------------
 
-    def _token(self, request: Request) -> tuple[str, str | None]:
-        """(state, token or reason): ABSENT, MALFORMED with a reason, or VALID with the token."""
+    def _token(self, request: Request) -> tuple[str, str | None, bool]:
+        """(state, token or reason, from the query?): ABSENT, MALFORMED with a reason, or
+        VALID with the token."""
         token = None
         header = request.environ.get("HTTP_AUTHORIZATION")
         if header is not None:
             words = header.split()
             if words and words[0].lower() == "bearer":
                 if len(words) == 1:
-                    return MALFORMED, "empty_token"
+                    return MALFORMED, "empty_token", False
                 if len(words) > 2 or "," in words[1]:
-                    return MALFORMED, "several_tokens"
+                    return MALFORMED, "several_tokens", False
                 token = words[1]
-        if self.guard.query_token and "access_token=" in request.environ.get("QUERY_STRING", ""):
+        if self.bound.query and "access_token=" in request.environ.get("QUERY_STRING", ""):
             try:
                 values = read_query(request).getall("access_token")
             except RequestProblem:
-                return MALFORMED, "malformed_query"
-            if not values:  # "access_token=" was part of another parameter
-                return (VALID, token) if token is not None else (ABSENT, None)
-            if token is not None or len(values) > 1:
-                return MALFORMED, "several_tokens"
-            if not values[0]:
-                return MALFORMED, "empty_token"
-            token = values[0]
+                return MALFORMED, "malformed_query", False
+            if values:  # else "access_token=" was part of another parameter
+                if token is not None or len(values) > 1:
+                    return MALFORMED, "several_tokens", False
+                if not values[0]:
+                    return MALFORMED, "empty_token", False
+                return VALID, values[0], True
         if token is None:
-            return ABSENT, None
-        return VALID, token
+            return ABSENT, None, False
+        return VALID, token, False
 
     def authenticate(self, request: Request) -> BearerResult:
         """Verify the request's bearer token once and remember the outcome on the request."""
@@ -212,35 +264,43 @@ class JWTSecurityPolicy:
         return result
 
     def _authenticate(self, request: Request) -> BearerResult:
-        guard = self.guard
-        state, value = self._token(request)
+        bound = self.bound
+        state, value, from_query = self._token(request)
+        name = bound.guards[0].name
         if state == ABSENT:
             return BearerResult(ABSENT)
         if state == MALFORMED:
-            log.info("jwt config %s: authorization refused (%s)", guard.name, value)
+            log.info("jwt config %s: authorization refused (%s)", name, value)
             return BearerResult(MALFORMED, reason=value)
         assert value is not None
+        guard: _Guard | None = None
         try:
-            claims = guard.verifier.verify(value)
+            candidate, claims = bound.chooser.verify(value)
+            guard = candidate.value
+            if from_query and not guard.query_token:
+                raise InvalidTokenError("query_token_not_allowed")
             if guard.revocation is not None:
                 guard.revocation.check(claims)
         except InvalidTokenError as exc:
-            log.info("jwt config %s: bearer token refused (%s)", guard.name, exc.reason)
+            log.info("jwt config %s: bearer token refused (%s)", guard.name if guard else name, exc.reason)
             return BearerResult(INVALID, reason=exc.reason)
         except StoreUnavailableError:
             log.error("jwt config %s: revocation store unreachable, request refused (store_unavailable)",
-                      guard.name)
+                      guard.name if guard else name)
             return BearerResult(UNAVAILABLE, reason="store_unavailable")
+        except KeySetUnavailableError:
+            log.error("jwt config %s: key set unavailable, request refused (key_set_unavailable)", name)
+            return BearerResult(UNAVAILABLE, reason="key_set_unavailable")
         userid = _userid(claims, guard.userid_path)
         if userid is None:
             # A token that names nobody authenticates nobody (its claims stay readable).
             log.info("jwt config %s: bearer token refused (no_userid)", guard.name)
-            return BearerResult(INVALID, claims, reason="no_userid")
+            return BearerResult(INVALID, claims, "no_userid", guard)
         identity = claims if guard.identity is None else guard.identity(request, claims)
         if identity is None:
             log.info("jwt config %s: bearer token refused (identity_refused)", guard.name)
-            return BearerResult(INVALID, claims, reason="identity_refused")
-        result = BearerResult(VALID, claims)
+            return BearerResult(INVALID, claims, "identity_refused", guard)
+        result = BearerResult(VALID, claims, guard=guard)
         result.identity, result.userid = identity, userid
         return result
 
@@ -258,20 +318,32 @@ class JWTSecurityPolicy:
         """
         return self.authenticate(request).claims
 
+    def verified_config(self, request: Request) -> str | None:
+        """The name of the config that verified the request's token, or ``None``."""
+        result = self.authenticate(request)
+        return result.config if result.claims is not None else None
+
     def authenticated_userid(self, request: Request) -> str | None:
         """The ``userid_claim`` of a token that authenticates (a non-empty string), else ``None``."""
         return self.authenticate(request).userid
 
     def principals(self, request: Request) -> list[str]:
-        """Everyone; and for a token that authenticates, Authenticated, the userid and the
-        principals claim."""
+        """Everyone; and for a token that authenticates, Authenticated, the userid, the
+        principals claim and ``jwt-config:<name>`` of the config that accepted it.
+
+        Principals taken from the token's claims never start with ``jwt-config:``: those
+        are dropped, so a token cannot claim to come from another config.
+        """
         result = self.authenticate(request)
-        if result.userid is None or result.claims is None:
+        guard = result._guard
+        if result.userid is None or result.claims is None or guard is None:
             return [Everyone]
-        principals = [Everyone, Authenticated, result.userid]
-        if self.guard.principals_path is not None:
-            principals.extend(_as_principals(claim_at(result.claims, self.guard.principals_path)))
-        return principals
+        from_claims = [result.userid]
+        if guard.principals_path is not None:
+            from_claims.extend(_as_principals(claim_at(result.claims, guard.principals_path)))
+        return [Everyone, Authenticated,
+                *(p for p in from_claims if not p.startswith(CONFIG_PRINCIPAL)),
+                CONFIG_PRINCIPAL + guard.name]
 
     def permits(self, request: Request, context: Any, permission: str) -> Any:
         """Pyramid's ACL check with :meth:`principals`."""
@@ -285,12 +357,12 @@ class JWTSecurityPolicy:
         could not be asked while authenticating.
         """
         result = self.authenticate(request)
-        if result.state == UNAVAILABLE:
+        if result.reason == "store_unavailable":
             raise StoreUnavailableError("revocation store unreachable")
-        revocation = self.guard.revocation
-        if result.claims is None or revocation is None:
+        guard = result._guard
+        if result.claims is None or guard is None or guard.revocation is None:
             return False
-        revocation.revoke(result.claims)
+        guard.revocation.revoke(result.claims)
         result.state, result.identity, result.claims, result.userid = INVALID, None, None, None
         result.reason = "revoked"
         return True

@@ -1,8 +1,9 @@
-"""Request methods: ``request.create_jwt``, ``request.jwt_claims``, ``request.revoke_jwt``.
+"""Request methods: ``request.create_jwt``, ``request.jwt_claims``, ``request.jwt_config``,
+``request.revoke_jwt``.
 
-``includeme`` adds ``create_jwt`` and ``revoke_jwt``; ``jwt_claims`` is added by the
-first security policy made, so an app that only issues tokens does not pay for a
-request property.
+``includeme`` adds ``create_jwt`` and ``revoke_jwt``; ``jwt_claims`` and ``jwt_config`` are
+added by the first security policy made, so an app that only issues tokens does not pay for
+request properties.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from .interfaces import IJWTPolicies
 from .node import get_jwt_node
 from .policy import JWTSecurityPolicy
 
-__all__ = ["create_jwt", "jwt_claims", "revoke_jwt", "add_claims_property", "policies_of"]
+__all__ = ["create_jwt", "jwt_claims", "jwt_config", "revoke_jwt", "add_claims_property", "policies_of"]
 
 _CLAIMS_PROPERTY: Final = "pyramid_jwtnode.jwt_claims_property"
 
@@ -53,6 +54,16 @@ def jwt_claims(request: Request) -> dict[str, Any] | None:
     return None
 
 
+def jwt_config(request: Request) -> str | None:
+    """``request.jwt_config``: the name of the config that verified the request's token, or
+    ``None`` (the config a view serves, when a policy accepts several)."""
+    for policy in policies_of(request):
+        name = policy.verified_config(request)
+        if name is not None:
+            return name
+    return None
+
+
 def revoke_jwt(request: Request) -> bool:
     """``request.revoke_jwt()``: revoke the request's bearer token and its family (logout).
 
@@ -62,16 +73,18 @@ def revoke_jwt(request: Request) -> bool:
     for policy in policies_of(request):
         if policy.revoke(request):
             request.__dict__.pop("jwt_claims", None)
+            request.__dict__.pop("jwt_config", None)
             return True
     return False
 
 
 def add_claims_property(config: Configurator) -> None:
-    """Add ``request.jwt_claims`` once per app.
+    """Add ``request.jwt_claims`` and ``request.jwt_config`` once per app.
 
-    A request property makes Pyramid build a request class per request (~16 us): only
-    apps that verify tokens get it, so a token-issuing app pays nothing.
+    Request properties make Pyramid build a request class per request (~16 us): only
+    apps that verify tokens get them, so a token-issuing app pays nothing.
     """
     if not config.registry.get(_CLAIMS_PROPERTY):
         config.registry[_CLAIMS_PROPERTY] = True
         config.add_request_method(jwt_claims, "jwt_claims", reify=True)
+        config.add_request_method(jwt_config, "jwt_config", reify=True)

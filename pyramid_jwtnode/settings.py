@@ -25,7 +25,7 @@ from typing import Any, Final
 from pyramid.exceptions import ConfigurationError
 
 from .algorithms import ALGORITHMS, hmac_secret_problem, is_hmac
-from .converters import Choice, Dotted, Flag, Invalid, Number, Text, Words
+from .converters import Choice, Dotted, Flag, Invalid, Number, Text, Url, Words
 from .limits import RESERVED_CLAIMS
 
 __all__ = [
@@ -97,7 +97,7 @@ class KeyLines:
         return tuple(keys)
 
 
-Converter = Text | Number | Flag | Words | Choice | Dotted | KeyLines
+Converter = Text | Number | Flag | Words | Choice | Dotted | Url | KeyLines
 
 _KID: Final = Text(r"[\x21-\x7e]{1,128}", "must be 1 to 128 printable ASCII characters without spaces",
                    "use a short id such as 2026-11 or key-1")
@@ -157,6 +157,22 @@ class JWTConfig:
     public_key_file: str | None = _setting(
         _PATH, "RS/PS/ES/EdDSA: PEM public key; derived from the private key when absent, and "
         "checked against it when both are given.", None)
+    jwks_url: str | None = _setting(
+        Url(), "A verify-only config fed by a remote JWK Set (an identity provider's, or another "
+        "service's `jwks_route`): its URL, https (plain http only to a loopback host). Keys are "
+        "fetched on first need, never at start-up, and only those the pinned `algorithm` can "
+        "use are kept; `issuer` is required.", None)
+    discovery_url: str | None = _setting(
+        Url(), "Instead of `jwks_url`: an OpenID Connect discovery document "
+        "(`…/.well-known/openid-configuration`) whose `jwks_uri` and `issuer` are used; an "
+        "`issuer` set here must equal the document's.", None)
+    jwks_cache_ttl: int = _setting(
+        Number(1, 86400, fix="give a number of seconds from 1 to 86400, e.g. 300"),
+        "Seconds a fetched key set is kept (a shorter `Cache-Control: max-age` of the answer "
+        "wins, never under 1 s); once refreshed, keys it no longer holds stop verifying.", 300)
+    jwks_timeout: float = _setting(
+        Number(0.1, 30, fix="give seconds from 0.1 to 30, e.g. 2", kind="number", decimal=True),
+        "Seconds a key set (or discovery) fetch may take before it counts as failed.", 2.0)
     kid: str | None = _setting(
         _KID, "Key id put in the token header. Asymmetric keys default to their RFC 7638 "
         "thumbprint; HS keys have none unless set.", None)
@@ -258,8 +274,13 @@ class JWTConfig:
 
     @property
     def can_issue(self) -> bool:
-        """False for an asymmetric config given only a public key."""
+        """False for an asymmetric config given only a public key, or fed by a remote key set."""
         return self.hmac or self.private_key_file is not None
+
+    @property
+    def remote(self) -> bool:
+        """True when the keys come from a remote JWK Set (``jwks_url`` or ``discovery_url``)."""
+        return self.jwks_url is not None or self.discovery_url is not None
 
     @property
     def body_limit(self) -> int:
@@ -316,8 +337,9 @@ GLOBAL_SETTINGS: Final[tuple[tuple[str, str, str], ...]] = (
      "The config names, separated by spaces or new lines; each has its settings under "
      "`jwt.<name>.`."),
     (SECURITY_POLICY_KEY, "words",
-     "The config whose bearer tokens authenticate requests: installs the security policy and "
-     "its RFC 6750 forbidden view."),
+     "The configs whose bearer tokens authenticate requests (one or more, in order): installs "
+     "the security policy and its RFC 6750 forbidden view. A token is checked by the config it "
+     "belongs to: an exact `kid` match, else its `iss`, else the listed configs of its `alg`."),
     (CLOCK_KEY, "callable",
      "For tests: a callable (or its dotted name) returning the time, used instead of "
      "`time.time` by every config declared in the settings, e.g. a "
@@ -344,6 +366,31 @@ def _set(config: JWTConfig, key: str) -> bool:
     return getattr(config, key) is not None
 
 
+def key_given(config: JWTConfig, key: str) -> bool:
+    """True when ``key`` differs from its default (was set to something else)."""
+    return bool(getattr(config, key) != _BY_KEY[key].default)
+
+
+_REMOTE: Final = ("jwks_url", "discovery_url")
+
+
+def _remote_needs_pairs(key: str) -> Rule:
+    return Rule(key, lambda c: c.hmac and _set(c, key),
+                "needs an RS/PS/ES/EdDSA algorithm: a shared secret is never published in a key set",
+                "set the algorithm the key set's owner signs with, e.g. RS256")
+
+
+def _local_only(key: str) -> Rule:
+    return Rule(key, lambda c: c.remote and key_given(c, key),
+                "does not apply to a config whose keys come from jwks_url or discovery_url",
+                "remove it: the remote key set provides the keys and their ids")
+
+
+def _remote_only(key: str) -> Rule:
+    return Rule(key, lambda c: key_given(c, key) and not c.remote,
+                "is set but neither jwks_url nor discovery_url is", "remove it, or set {p}jwks_url")
+
+
 def _hmac_only(key: str) -> Rule:
     return Rule(key, lambda c: c.hmac and _set(c, key),
                 "does not apply to {alg}, which uses a shared secret",
@@ -364,6 +411,7 @@ def _needs(key: str, needed: str, hint: str = "") -> Rule:
 _STORE_HINT: Final = " (memory for one process, or redis://host:6379/0)"
 
 RULES: Final[tuple[Rule, ...]] = (
+    *map(_remote_needs_pairs, _REMOTE),
     *map(_hmac_only, ("private_key_file", "public_key_file", "private_key_passphrase")),
     *map(_pairs_only, ("secret", "secret_file", "secret_env")),
     Rule("secret_file", lambda c: _set(c, "secret") and _set(c, "secret_file"),
@@ -375,10 +423,19 @@ RULES: Final[tuple[Rule, ...]] = (
     Rule("kid", lambda c: c.hmac and bool(c.previous_keys) and c.kid is None,
          "is required when previous_keys is set",
          "give the current secret a key id so tokens say which key signed them"),
-    Rule("private_key_file", lambda c: not c.hmac and not (c.private_key_file or c.public_key_file),
+    Rule("private_key_file", lambda c: not c.hmac and not (c.private_key_file or c.public_key_file
+                                                            or c.remote),
          "is missing: {alg} needs a key pair",
-         "set private_key_file to a PEM private key (or only public_key_file for a config that "
-         "verifies tokens issued elsewhere)"),
+         "set private_key_file to a PEM private key (or only public_key_file, jwks_url or "
+         "discovery_url for a config that verifies tokens issued elsewhere)"),
+    Rule("discovery_url", lambda c: _set(c, "jwks_url") and _set(c, "discovery_url"),
+         "is given together with jwks_url", "keep exactly one of jwks_url and discovery_url"),
+    *map(_local_only, ("private_key_file", "public_key_file", "private_key_passphrase", "kid",
+                       "previous_keys", "jwks_route")),
+    Rule("issuer", lambda c: _set(c, "jwks_url") and not _set(c, "issuer"),
+         "is required with jwks_url",
+         "set {p}issuer to the iss claim of the tokens the key set's owner issues"),
+    *map(_remote_only, ("jwks_cache_ttl", "jwks_timeout")),
     _needs("private_key_passphrase", "private_key_file"),
     _needs("payload", "token_route", " (e.g. /token)"),
     _needs("response", "token_route"),
@@ -519,20 +576,22 @@ def clock_from_settings(settings: Mapping[str, Any]) -> Callable[[], float] | No
         raise ConfigurationError(f"{CLOCK_KEY} {exc.problem}. Fix: {_sentence(exc.fix)}") from None
 
 
-def security_policy_from_settings(settings: Mapping[str, Any]) -> str | None:
-    """The config named by ``jwt.security_policy``, if any (pure)."""
+def security_policy_from_settings(settings: Mapping[str, Any]) -> tuple[str, ...]:
+    """The configs named by ``jwt.security_policy``, in order (pure; empty when unset)."""
     value = settings.get(SECURITY_POLICY_KEY)
-    names = Words()(value) if value is not None else ()
-    if len(names) > 1:
-        raise ConfigurationError(
-            f"{SECURITY_POLICY_KEY} names several configs. Fix: name one; to accept tokens of "
-            "several configs, compose policies in code (see the README)."
-        )
-    if names and not _NAME_RE.fullmatch(names[0]):
-        raise ConfigurationError(
-            f"{SECURITY_POLICY_KEY} is not a config name. Fix: name a config from {CONFIGS_KEY}."
-        )
-    return names[0] if names else None
+    try:
+        names = Words()(value) if value is not None else ()
+    except Invalid as exc:
+        raise ConfigurationError(f"{SECURITY_POLICY_KEY} {exc.problem}. Fix: {_sentence(exc.fix)}") from None
+    for name in names:
+        if not _NAME_RE.fullmatch(name):
+            raise ConfigurationError(
+                f"{SECURITY_POLICY_KEY} names {name!r}, which is not a config name. Fix: name "
+                f"configs from {CONFIGS_KEY}."
+            )
+    if len(set(names)) != len(names):
+        raise ConfigurationError(f"{SECURITY_POLICY_KEY} names a config twice. Fix: name each once.")
+    return names
 
 
 def reference_markdown() -> str:

@@ -39,12 +39,13 @@ from .keys import KeySet
 from .limits import MAX_HEADER_SEGMENT, MAX_JSON_DEPTH, MAX_NUMERIC_DATE, REFRESH_TYP, shallow
 from .settings import JWTConfig
 
-__all__ = ["Verifier"]
+__all__ = ["Verifier", "peek_header", "peek_claims"]
 
 
 _HEADER_CACHE_SIZE: Final = 64
 _VERIFIED_CACHE_SIZE: Final = 1024
 _COMPACT: Final = re.compile(rb"([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)")
+_SEGMENT: Final = re.compile(rb"[A-Za-z0-9_-]+")
 
 
 class _Duplicate(ValueError):
@@ -154,19 +155,39 @@ class Verifier:
         self._clock = clock
         self._algorithm = config.algorithm
         self._check = keys.checker()
-        self._header_keys: dict[bytes, Any] = {}
+        # Accepted headers -> the kid they name. Bounded; an attacker filling it only costs
+        # re-parsing.
+        self._header_kids: dict[bytes, str | None] = {}
         # Recently verified tokens -> their payload text. Only tokens that passed every
         # check get in, so nothing an attacker sends can; bounded by clearing when full.
         self._verified: dict[str, str] = {}
-        self._keys = dict(keys.verification_keys)
+        self._source = keys.source
+        self._generation = self._source.generation
         self._max_bytes = config.max_token_bytes
         self._typ = _media_type(config.typ) if config.typ is not None else None
         self._leeway = config.leeway
         self._issuer = config.issuer
+        # A discovery config without a configured issuer learns it from the document.
+        self._discovered = keys.remote if config.issuer is None and keys.remote is not None else None
         self._audience = frozenset(config.audience)
 
+    @property
+    def expected_issuer(self) -> str | None:
+        """The ``iss`` tokens must carry: configured, or from the discovery document."""
+        if self._discovered is not None:
+            return self._discovered.issuer
+        return self._issuer
+
     def verify(self, token: str | bytes) -> dict[str, Any]:
-        """The token's claims, or an ``InvalidTokenError`` saying why not."""
+        """The token's claims, or an ``InvalidTokenError`` saying why not.
+
+        A config fed by a remote key set may raise ``KeySetUnavailableError`` instead: the
+        set cannot be fetched and the token's key is not held (answer 503, not 401).
+        """
+        if self._source.generation != self._generation:
+            # The remote key set changed: what verified before is verified again.
+            self._verified.clear()
+            self._generation = self._source.generation
         known = self._verified.get(token) if isinstance(token, str) else None
         if known is not None:
             # The same bytes passed every check before: only time has moved. Parse again
@@ -194,14 +215,14 @@ class Verifier:
         if len(header_b64) > MAX_HEADER_SEGMENT:
             raise MalformedTokenError("header_too_large")
 
-        key = self._header_keys.get(header_b64)
-        if key is None:
-            key = self._key_for(_json_object(header_b64, "header"))
-            # Tokens of one config share a few headers: remember the key each accepted
-            # header selects. Bounded; an attacker filling it only costs re-parsing.
-            if len(self._header_keys) >= _HEADER_CACHE_SIZE:
-                self._header_keys.clear()
-            self._header_keys[header_b64] = key
+        kid = self._header_kids.get(header_b64, _MISSING)
+        if kid is _MISSING:
+            kid = self._kid_of(_json_object(header_b64, "header"))
+            # Tokens of one config share a few headers: remember what each accepted one names.
+            if len(self._header_kids) >= _HEADER_CACHE_SIZE:
+                self._header_kids.clear()
+            self._header_kids[header_b64] = kid
+        key = self._source.key_for(kid)  # type: ignore[arg-type]
         signature = _b64decode(signature_b64)
         if not self._check(header_b64 + b"." + payload_b64, key, signature):
             raise InvalidSignatureError("bad_signature")
@@ -215,8 +236,8 @@ class Verifier:
             self._verified[token] = text
         return claims
 
-    def _key_for(self, header: dict[str, Any]) -> Any:
-        """Check the header against the configuration and pick the key."""
+    def _kid_of(self, header: dict[str, Any]) -> str | None:
+        """Check the header against the configuration; the ``kid`` it names, if any."""
         alg = header.get("alg")
         if alg != self._algorithm:
             raise InvalidHeaderError("alg_missing" if alg is None else "alg_not_allowed")
@@ -230,12 +251,12 @@ class Verifier:
                 raise InvalidHeaderError("typ")
         elif isinstance(typ, str) and _media_type(typ) == REFRESH_TYP:
             raise InvalidHeaderError("refresh_token_as_access_token")
-        if "kid" not in header:
-            return self._keys[None]
-        kid = header["kid"]
-        if not isinstance(kid, str) or kid not in self._keys:
+        kid = header.get("kid")
+        if kid is None and "kid" not in header:
+            return None
+        if not isinstance(kid, str):
             raise UnknownKeyError("unknown_kid")
-        return self._keys[kid]
+        return kid
 
     def _check_claims(self, claims: dict[str, Any]) -> None:
         now = self._clock()
@@ -253,9 +274,10 @@ class Verifier:
             raise ImmatureTokenError("iat_future")
         if "sub" in claims and not isinstance(claims["sub"], str):
             raise InvalidClaimError("sub_not_string")
-        if self._issuer is not None:
+        issuer = self._issuer if self._discovered is None else self.expected_issuer
+        if issuer is not None or self._discovered is not None:
             iss = claims.get("iss")
-            if not isinstance(iss, str) or iss != self._issuer:
+            if not isinstance(iss, str) or iss != issuer:
                 raise InvalidClaimError("iss_missing" if iss is None else "iss_mismatch")
         if self._audience:
             aud = claims.get("aud")
@@ -268,3 +290,23 @@ class Verifier:
                 raise InvalidClaimError("aud_mismatch")
         elif "aud" in claims:
             raise InvalidClaimError("aud_unexpected")  # RFC 7519 §4.1.3
+
+
+def peek_header(token: str) -> tuple[bytes, dict[str, Any]]:
+    """The header segment and the header of a compact JWS, unverified, parsed as strictly as
+    :meth:`Verifier.verify` parses it (for choosing the config; never for trusting)."""
+    segment = token.partition(".")[0].encode("ascii", "replace")
+    if not segment or len(segment) > MAX_HEADER_SEGMENT or not _SEGMENT.fullmatch(segment):
+        raise MalformedTokenError("bad_header")
+    return segment, _json_object(segment, "header")
+
+
+def peek_claims(token: str) -> dict[str, Any]:
+    """The payload of a compact JWS, unverified and strictly parsed (never for trusting)."""
+    parts = token.split(".")
+    if len(parts) != 3 or len(token) > 65536:
+        raise MalformedTokenError("segments")
+    segment = parts[1].encode("ascii", "replace")
+    if not _SEGMENT.fullmatch(segment):
+        raise MalformedTokenError("bad_base64")
+    return _json_object(segment, "payload")

@@ -257,8 +257,8 @@ class RevocationView(_Bound[Revocation]):
         return response
 
 
-def unavailable_view(exc: StoreUnavailableError, request: Request) -> Response:
-    """Exception view: a store that cannot be reached where the app asked it directly
-    (``request.revoke_jwt()``, ``forget``) is a 503 like everywhere else, not a 500."""
-    log.error("revocation store unreachable (store_unavailable)")
+def unavailable_view(exc: Exception, request: Request) -> Response:
+    """Exception view: a store or key set that cannot be reached where the app asked it
+    directly (``request.revoke_jwt()``, ``forget``) is a 503 like everywhere else, not a 500."""
+    log.error("%s (unavailable)", type(exc).__name__)
     return unavailable()

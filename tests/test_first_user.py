@@ -115,7 +115,7 @@ def test_one_answer_to_is_this_request_authenticated(claims: dict[str, Any]) -> 
     seen = app.get("/facts", headers=auth).json
     if claims.get("sub"):
         assert seen["userid"] == "alice" and seen["is_authenticated"] is True
-        assert seen["principals"] == [Everyone, Authenticated, "alice"]
+        assert seen["principals"] == [Everyone, Authenticated, "alice", "jwt-config:api"]
         assert seen["identity"] and seen["may_read"]
         app.get("/read", headers=auth, status=200)
     else:  # verified, but it names nobody: anonymous everywhere, claims still readable

@@ -44,7 +44,8 @@ def test_policy_without_a_configurator() -> None:
     request = request_with(token)
     assert policy.identity(request)["sub"] == "alice"
     assert policy.authenticated_userid(request) == "alice"
-    assert policy.principals(request) == [Everyone, Authenticated, "alice", "orders:read", "orders:write"]
+    assert policy.principals(request) == [Everyone, Authenticated, "alice", "orders:read", "orders:write",
+                                          "jwt-config:api"]
     assert policy.remember(request, "alice") == [] and policy.forget(request) == []
 
 
@@ -75,7 +76,7 @@ def test_nested_userid_and_principals_claims() -> None:
                               "iat": NOW, "exp": NOW + 60})
     request = request_with(token)
     assert policy.authenticated_userid(request) == "a@example.com"
-    assert policy.principals(request)[-2:] == ["a@example.com", "admin"]
+    assert policy.principals(request)[-3:] == ["a@example.com", "admin", "jwt-config:api"]
 
 
 @pytest.mark.parametrize("sub", [None, "", True, ["a"], "absent"])

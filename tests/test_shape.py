@@ -24,8 +24,9 @@ PACKAGE = Path(pyramid_jwtnode.__file__).parent
 
 #: Bottom to top: a module may import only modules listed before it.
 LAYERS = [
-    "exceptions", "interfaces", "algorithms", "limits", "converters", "settings", "keys",
-    "keygen", "stores", "issuer", "verifier", "revocation", "node", "params", "responses", "views",
+    "exceptions", "interfaces", "algorithms", "limits", "converters", "settings", "jwks", "keys",
+    "keygen", "stores", "issuer", "verifier", "selection", "revocation", "node", "params", "responses",
+    "views",
     "policy", "request", "directives", "__init__",
 ]
 #: Tools beside the wiring: they use the plain objects and the registry, never the directives.

@@ -50,4 +50,4 @@ def test_caches_stay_bounded(clock: Clock) -> None:
     for _ in range(3000):
         verifier.verify(issuer.issue({}).token)
     assert len(verifier._verified) <= 1024
-    assert len(verifier._header_keys) <= 64
+    assert len(verifier._header_kids) <= 64
