@@ -4,6 +4,7 @@
     pjwt mint development.ini --config NAME --claim sub=alice --claim 'roles=["admin"]'
     pjwt verify development.ini --config NAME TOKEN     (or the token on standard input)
     pjwt keygen --algorithm ES256 --out keys/ --name partners
+    pjwt import-flow flows.json --out migrated/    a recipe-system flow as jwt.* lines
 
 The ini file is loaded as ``pserve`` loads it (plaster: ``file.ini#section``,
 ``%(here)s``), and the app is built, so configs declared in code count too.
@@ -27,6 +28,7 @@ from pyramid.registry import Registry
 
 from .algorithms import ALGORITHMS, RSA_NEW_KEY_BITS, is_hmac
 from .exceptions import InvalidTokenError, IssueError
+from .flow import INI_FILE, MODULE_FILE, FlowError, parse_flow, translate
 from .interfaces import IJWTNodes
 from .limits import RESERVED_CLAIMS
 from .keygen import generate
@@ -83,7 +85,20 @@ def _parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParse
     keygen.add_argument("--ini", type=Path, metavar="FILE",
                         help="the ini file the printed lines are for: paths inside its directory "
                         "are written %%(here)s/... (default: an ini file in the current directory)")
-    return parser, {"configs": configs, "mint": mint, "verify": verify, "keygen": keygen}
+
+    flow = commands.add_parser(
+        "import-flow", help="translate a flow of the recipe's system (Node-RED JSON) into jwt.* lines",
+        description=f"Translate an exported flow (a JSON array of Node-RED nodes) into DIR/{INI_FILE}, "
+        f"the jwt.* lines to paste into an app section, and DIR/{MODULE_FILE}, the payload callables "
+        "they name. A secret the flow holds goes to DIR/<config>.secret (mode 0600), never into the "
+        "ini lines. Prints what was mapped, what was skipped and why, and what needs a hand "
+        "translation. Writes nothing when the flow is refused.")
+    flow.add_argument("flow", type=Path, metavar="FLOW.json", help="the exported flow")
+    flow.add_argument("--out", type=Path, default=Path("."), metavar="DIR",
+                      help="directory to write into (default: the current directory)")
+    flow.add_argument("--force", action="store_true", help="overwrite existing files")
+    return parser, {"configs": configs, "mint": mint, "verify": verify, "keygen": keygen,
+                    "import-flow": flow}
 
 
 def _parse(argv: Sequence[str]) -> argparse.Namespace:
@@ -111,6 +126,8 @@ def main(argv: Sequence[str] | None = None, stdin: IO[str] | None = None,
     try:
         if args.command == "keygen":
             return _keygen(args, stdout)
+        if args.command == "import-flow":
+            return _import_flow(args, stdout)
         registry = _load(args.config_uri)
         if args.command == "configs":
             return _configs(registry, args, stdout)
@@ -331,6 +348,40 @@ def _keygen(args: argparse.Namespace, stdout: IO[str]) -> int:
     print("wrote " + "\n      ".join(written), file=stdout)
     print("\n# for the ini file (with your own expires_in):", file=stdout)
     print("\n".join(lines), file=stdout)
+    return 0
+
+
+def _import_flow(args: argparse.Namespace, stdout: IO[str]) -> int:
+    """Translate the flow, then write every file or none, then print the report."""
+    source: Path = args.flow
+    try:
+        result = translate(parse_flow(source.read_text(encoding="utf-8")), source=source.name)
+    except (OSError, UnicodeError) as exc:
+        raise UsageError(f"cannot read {source} ({type(exc).__name__})") from None
+    except FlowError as exc:
+        raise UsageError(f"{source}: {exc}") from None
+    out: Path = args.out
+    files = [(out / INI_FILE, result.ini.encode("utf-8"), 0o644),
+             (out / MODULE_FILE, result.module.encode("utf-8"), 0o644),
+             *((out / secret.filename, secret.data, 0o600) for secret in result.secrets)]
+    for path, _, _ in files:
+        if not args.force and (path.exists() or path.is_symlink()):
+            raise UsageError(f"{path} exists; pass --force to replace it")
+    written: list[Path] = []
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        for path, data, mode in files:
+            _write(path, data, mode, args.force)
+            written.append(path)
+    except (OSError, UsageError) as exc:  # a file that appeared meanwhile, a full disk
+        for path in [] if args.force else written:
+            path.unlink()
+        if isinstance(exc, UsageError):
+            raise
+        raise UsageError(f"cannot write into {out} ({type(exc).__name__})") from None
+    print("\n".join(result.report), file=stdout)
+    print("wrote " + "\n      ".join(f"{path}{' (mode 0600)' if mode == 0o600 else ''}"
+                                     for path, _, mode in files), file=stdout)
     return 0
 
 

@@ -30,7 +30,7 @@ LAYERS = [
     "policy", "request", "directives", "__init__",
 ]
 #: Tools beside the wiring: they use the plain objects and the registry, never the directives.
-TOOLS = {"cli", "testing", "pytest_plugin"}
+TOOLS = {"cli", "flow", "jsliteral", "testing", "pytest_plugin"}
 
 
 def own_imports(module: str) -> set[str]:
