@@ -5,7 +5,7 @@ and refuses everything the configuration did not ask for; the signature is
 checked with PyJWT's implementation of the *configured* algorithm and a key
 loaded at start-up; the claims are checked only after the signature holds.
 
-It closes the gaps PyJWT leaves (see docs/security-checklist.md): the size of the token and
+It closes the gaps PyJWT leaves (see docs/security.rst): the size of the token and
 its header is capped before decoding; ``alg`` must equal the configured one;
 ``crit`` and ``b64`` are refused; ``typ`` is checked when configured; ``kid`` is
 an exact-match lookup among configured keys and ``jku``/``x5u``/``jwk``/``x5c``

@@ -81,7 +81,7 @@ def test_secret_env_falls_back_when_unset() -> None:
     assert ks.signing_key == HS256_SECRET.encode()
 
 
-# -- every start-up mistake with key material (docs/security-checklist.md) ------------------------
+# -- every start-up mistake with key material (docs/security.rst) ------------------------
 
 
 def test_secret_env_unset_without_fallback() -> None:

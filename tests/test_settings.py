@@ -87,7 +87,7 @@ def test_asymmetric_verify_only_config() -> None:
     assert not config.can_issue
 
 
-# -- every start-up mistake of docs/security-checklist.md that the parser can see ------------------
+# -- every start-up mistake of docs/security.rst that the parser can see ------------------
 
 
 @pytest.mark.parametrize(

@@ -1,6 +1,6 @@
 """Layer 3: the token view over HTTP, through webtest.TestApp.
 
-The cases docs/security-checklist.md lists for the issuer are in tests/security/test_issuer_cases.py.
+The cases docs/security.rst lists for the issuer are in tests/security/test_issuer_cases.py.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""docs/security-checklist.md, the issuer (token view): every case through HTTP."""
+"""docs/security.rst, the issuer (token view): every case through HTTP."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""docs/security-checklist.md, start-up mistakes: each through the ini path a deployer takes
+"""docs/security.rst, start-up mistakes: each through the ini path a deployer takes
 (settings -> config.include -> commit), asserting a ConfigurationError that names
 the setting and never contains the secret or key material.
 

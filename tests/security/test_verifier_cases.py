@@ -1,4 +1,4 @@
-"""docs/security-checklist.md, the verifier: every case through HTTP, each asserting the status, the
+"""docs/security.rst, the verifier: every case through HTTP, each asserting the status, the
 ``WWW-Authenticate`` challenge and a body that leaks nothing.
 
 Choices this suite pins (and the README states): duplicate JSON member names are
