@@ -57,7 +57,7 @@ from .issuer import IssuedToken, Issuer
 from .keys import load_keys
 from .node import JWTNode, build_node, get_jwt_node
 from .policy import JWTSecurityPolicy
-from .request import create_jwt, revoke_jwt
+from .request import create_jwt, revoke_jwt, revoke_jwt_subject
 from .revocation import Revocation
 from .settings import JWTConfig, parse_config
 from .stores import MemoryStore, RedisStore, RevocationStore
@@ -107,6 +107,7 @@ def includeme(config: Configurator) -> None:
         config.add_directive(name, directive)
     config.add_request_method(create_jwt, "create_jwt")
     config.add_request_method(revoke_jwt, "revoke_jwt")
+    config.add_request_method(revoke_jwt_subject, "revoke_jwt_subject")
     config.add_exception_view(unavailable_view, context=StoreUnavailableError)
     config.add_exception_view(unavailable_view, context=KeySetUnavailableError)
     config.action(None, functools.partial(declare_from_settings, config), order=PHASE0_CONFIG)

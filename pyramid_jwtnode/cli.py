@@ -3,13 +3,16 @@
     pjwt configs development.ini              each config: algorithm, lifetime, kids, routes
     pjwt mint development.ini --config NAME --claim sub=alice --claim 'roles=["admin"]'
     pjwt verify development.ini --config NAME TOKEN     (or the token on standard input)
+    pjwt revoke development.ini --config NAME --sub USERID    every token of that user, now
+    pjwt revoke development.ini TOKEN                       one token (and its refresh family)
     pjwt keygen --algorithm ES256 --out keys/ --name partners
     pjwt import-flow flows.json --out migrated/    a recipe-system flow as jwt.* lines
 
 The ini file is loaded as ``pserve`` loads it (plaster: ``file.ini#section``,
 ``%(here)s``), and the app is built, so configs declared in code count too.
 Nothing it prints contains a secret or key material, except the token ``mint``
-was asked for. Exit status: 0 done, 1 token refused, 2 bad input or configuration.
+was asked for. Exit status: 0 done, 1 token refused, 2 bad input or configuration, 3 a store or key set
+could not be reached.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from pyramid.paster import bootstrap
 from pyramid.registry import Registry
 
 from .algorithms import ALGORITHMS, RSA_NEW_KEY_BITS, is_hmac
-from .exceptions import InvalidTokenError, IssueError
+from .exceptions import InvalidTokenError, IssueError, KeySetUnavailableError, StoreUnavailableError
 from .flow import INI_FILE, MODULE_FILE, FlowError, parse_flow, translate
 from .interfaces import IJWTNodes
 from .limits import RESERVED_CLAIMS
@@ -45,7 +48,8 @@ def _parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParse
     """The ``pjwt`` parser (for help) and each command's own parser (for parsing)."""
     parser = argparse.ArgumentParser(
         prog="pjwt", description="Mint, verify and explain JWTs with a Pyramid app's own configuration.",
-        epilog="Exit status: 0 done, 1 token refused, 2 bad input or configuration.",
+        epilog="Exit status: 0 done, 1 token refused, 2 bad input or configuration, 3 a revocation "
+        "store or key set could not be reached.",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -72,6 +76,19 @@ def _parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParse
     verify.add_argument("token", nargs="?", default="-", help="the token ('-' or absent: standard input)")
     verify.add_argument("--config", help="the config's name (needed when the app has several)")
 
+    revoke = commands.add_parser(
+        "revoke", help="revoke one token, or every token of a user, in the app's revocation store",
+        description="With --sub USERID: refuse every access and refresh token of that user issued "
+        "until now, in every process sharing the store (request.revoke_jwt_subject does the same "
+        "in a view). With TOKEN (or the token on standard input): revoke that access or refresh "
+        "token and its refresh family, as the RFC 7009 endpoint does. The config needs a "
+        "revocation_store.")
+    revoke.add_argument("config_uri", help="the app's ini file, optionally with #section")
+    revoke.add_argument("token", nargs="?", default=None, help="the token to revoke ('-': standard input)")
+    revoke.add_argument("--config", help="the config's name (default: the only one, or the security "
+                        "policy's)")
+    revoke.add_argument("--sub", metavar="USERID", help="revoke every token of this user id instead")
+
     keygen = commands.add_parser("keygen", help="make a key pair (or an HS secret) for an algorithm",
                                  description="Write new key material for ALGORITHM into DIR: NAME.pem "
                                  "(private, mode 0600) and NAME.pub, or NAME.key (an HS secret, mode "
@@ -97,8 +114,8 @@ def _parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParse
     flow.add_argument("--out", type=Path, default=Path("."), metavar="DIR",
                       help="directory to write into (default: the current directory)")
     flow.add_argument("--force", action="store_true", help="overwrite existing files")
-    return parser, {"configs": configs, "mint": mint, "verify": verify, "keygen": keygen,
-                    "import-flow": flow}
+    return parser, {"configs": configs, "mint": mint, "verify": verify, "revoke": revoke,
+                    "keygen": keygen, "import-flow": flow}
 
 
 def _parse(argv: Sequence[str]) -> argparse.Namespace:
@@ -133,10 +150,15 @@ def main(argv: Sequence[str] | None = None, stdin: IO[str] | None = None,
             return _configs(registry, args, stdout)
         if args.command == "mint":
             return _mint(registry, args, stdin, stdout)
+        if args.command == "revoke":
+            return _revoke(registry, args, stdin, stdout, stderr)
         return _verify(registry, args, stdin, stdout, stderr)
     except UsageError as exc:
         print(f"pjwt: {exc}", file=stderr)
         return 2
+    except (StoreUnavailableError, KeySetUnavailableError) as exc:
+        print(f"pjwt: {exc}; try again when it can be reached", file=stderr)
+        return 3
 
 
 def _one_line(exc: BaseException) -> str:
@@ -284,17 +306,45 @@ def _mint(registry: Registry, args: argparse.Namespace, stdin: IO[str], stdout: 
 def _verify(registry: Registry, args: argparse.Namespace, stdin: IO[str], stdout: IO[str],
             stderr: IO[str]) -> int:
     node = _node(registry, args.config)
-    token = stdin.read().strip() if args.token == "-" else args.token.strip()
-    if token.lower().startswith("bearer "):
-        token = token[7:].strip()
-    if not token:
-        raise UsageError("no token given (pass it as an argument or on standard input)")
+    token = _token_argument(args.token, stdin)
     try:
         claims = node.verifier.verify(token)
     except InvalidTokenError as exc:
         print(f"pjwt: token refused by jwt config {node.name!r}: {exc.reason}", file=stderr)
         return 1
     print(json.dumps(claims, indent=2, sort_keys=True), file=stdout)
+    return 0
+
+
+def _token_argument(token: str | None, stdin: IO[str]) -> str:
+    token = stdin.read().strip() if token in (None, "-") else token.strip()
+    if token.lower().startswith("bearer "):
+        token = token[7:].strip()
+    if not token:
+        raise UsageError("no token given (pass it as an argument or on standard input)")
+    return token
+
+
+def _revoke(registry: Registry, args: argparse.Namespace, stdin: IO[str], stdout: IO[str],
+            stderr: IO[str]) -> int:
+    node = _node(registry, args.config)
+    if node.revocation is None:
+        raise UsageError(f"jwt config {node.name!r} has no revocation store: set "
+                         f"jwt.{node.name}.revocation_store")
+    if args.sub is not None:
+        if args.token is not None:
+            raise UsageError("give either --sub USERID or a TOKEN, not both")
+        if not args.sub.strip():
+            raise UsageError("--sub needs a user id")
+        node.revocation.revoke_subject(args.sub.strip())
+        print(f"revoked every token of {args.sub.strip()!r} issued until now (jwt config "
+              f"{node.name!r})", file=stdout)
+        return 0
+    if not node.revocation.revoke_token(_token_argument(args.token, stdin)):
+        print(f"pjwt: nothing revoked: the token does not verify with jwt config {node.name!r}",
+              file=stderr)
+        return 1
+    print(f"revoked the token and its refresh family (jwt config {node.name!r})", file=stdout)
     return 0
 
 

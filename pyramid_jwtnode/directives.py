@@ -42,6 +42,7 @@ from .views import (
     JWKSView,
     MethodNotAllowedView,
     PayloadCallable,
+    RefreshPayloadCallable,
     RefreshView,
     ResponseCallable,
     RevocationView,
@@ -164,7 +165,8 @@ def _declare_routes(config: Configurator, c: JWTConfig) -> None:
     if c.verify_route is not None:
         add_jwt_verify_view(config, c.verify_route, jwt_config=c.name)
     if c.refresh_route is not None:
-        add_jwt_refresh_view(config, c.refresh_route, jwt_config=c.name, response=c.response)
+        add_jwt_refresh_view(config, c.refresh_route, jwt_config=c.name, response=c.response,
+                             refresh_payload=c.refresh_payload)
     if c.revocation_route is not None:
         add_jwt_revocation_view(config, c.revocation_route, jwt_config=c.name)
 
@@ -372,9 +374,15 @@ def add_jwt_refresh_view(
     jwt_config: str,
     route_name: str | None = None,
     response: ResponseCallable | str | None = None,
+    refresh_payload: RefreshPayloadCallable | str | None = None,
 ) -> None:
-    """The refresh endpoint (RFC 6749 §6) at ``pattern``: POST form, a new pair per use."""
-    view = RefreshView(jwt_config, config.maybe_dotted(response) if response is not None else None)
+    """The refresh endpoint (RFC 6749 §6) at ``pattern``: POST form, a new pair per use.
+
+    ``refresh_payload(request, payload)`` checks the user again at every refresh (see the
+    setting of that name); a dotted name is resolved.
+    """
+    view = RefreshView(jwt_config, config.maybe_dotted(response) if response is not None else None,
+                       config.maybe_dotted(refresh_payload) if refresh_payload is not None else None)
 
     def bind(registry: Registry) -> None:
         view.bind(*_revocation_of(registry, jwt_config, f"add_jwt_refresh_view({pattern!r})",

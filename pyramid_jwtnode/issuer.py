@@ -27,7 +27,12 @@ from .keys import KeySet
 from .limits import MAX_JSON_DEPTH, MAX_NUMERIC_DATE, REFRESH_TYP, RESERVED_CLAIMS, shallow
 from .settings import JWTConfig
 
-__all__ = ["Issuer", "IssuedToken"]
+__all__ = ["Issuer", "IssuedToken", "refresh_audience"]
+
+
+def refresh_audience(config: str) -> str:
+    """The ``aud`` of a config's refresh tokens: only that config's refresh endpoint takes them."""
+    return f"urn:pyramid_jwtnode:refresh:{config}"
 
 
 def _json(value: Any) -> bytes:
@@ -165,14 +170,23 @@ class Issuer:
             config=self.config.name,
         )
 
-    def refresh_token(self, payload: Any, family: str, lifetime: int) -> str:
-        """A refresh token of ``family`` carrying the payload to issue again (``pld``)."""
+    def refresh_token(self, payload: Any, family: str, *, jti: str, expires_at: int,
+                      subject: str | None = None) -> str:
+        """A refresh token of ``family`` carrying the payload to issue again (``pld``), for this
+        config's refresh endpoint only (``aud``: :func:`refresh_audience`), with the user id of
+        its access tokens as ``sub`` (so that revoking the subject reaches it)."""
         now = int(self._clock())
-        claims: dict[str, Any] = {"pld": payload, "fam": family, "iat": now, "exp": now + lifetime,
-                                  "jti": self._new_jti()}
+        claims: dict[str, Any] = {"pld": payload, "fam": family, "iat": now, "exp": expires_at,
+                                  "jti": jti, "aud": refresh_audience(self.config.name)}
         if self.config.issuer is not None:
             claims["iss"] = self.config.issuer
+        if subject is not None:
+            claims["sub"] = subject
         return self.encode(claims, refresh=True)
+
+    def new_jti(self) -> str:
+        """A fresh random token id."""
+        return self._new_jti()
 
 
 def _safe_reason(exc: Exception) -> str:

@@ -31,6 +31,7 @@ from pyramid.authorization import ACLHelper, Authenticated, Everyone
 from pyramid.request import Request
 from pyramid.response import Response
 
+from .claims import claim_at, userid_of
 from .exceptions import InvalidTokenError, KeySetUnavailableError, StoreUnavailableError
 from .params import RequestProblem, read_query
 from .responses import bearer_challenge, unavailable
@@ -41,7 +42,7 @@ if TYPE_CHECKING:
     from .revocation import Revocation
     from .verifier import Verifier
 
-__all__ = ["JWTSecurityPolicy", "BearerResult", "claim_at", "CONFIG_PRINCIPAL"]
+__all__ = ["JWTSecurityPolicy", "BearerResult", "CONFIG_PRINCIPAL"]
 
 log = logging.getLogger("pyramid_jwtnode")
 
@@ -63,16 +64,6 @@ _ERRORS: Final[dict[str, str | None]] = {
 
 
 IdentityCallable = Callable[[Request, dict[str, Any]], Any]
-
-
-def claim_at(claims: dict[str, Any], path: str | tuple[str, ...]) -> Any:
-    """The claim at a dotted ``path`` (``data.email``, or its parts), or ``None``."""
-    value: Any = claims
-    for part in path.split(".") if isinstance(path, str) else path:
-        if not isinstance(value, dict):
-            return None
-        value = value.get(part)
-    return value
 
 
 @dataclasses.dataclass(frozen=True)
@@ -291,7 +282,7 @@ class JWTSecurityPolicy:
         except KeySetUnavailableError:
             log.error("jwt config %s: key set unavailable, request refused (key_set_unavailable)", name)
             return BearerResult(UNAVAILABLE, reason="key_set_unavailable")
-        userid = _userid(claims, guard.userid_path)
+        userid = userid_of(claims, guard.userid_path)
         if userid is None:
             # A token that names nobody authenticates nobody (its claims stay readable).
             log.info("jwt config %s: bearer token refused (no_userid)", guard.name)
@@ -388,14 +379,6 @@ class JWTSecurityPolicy:
         if state == UNAVAILABLE:
             return unavailable()
         return bearer_challenge(self.realm, _ERRORS[state])
-
-
-def _userid(claims: dict[str, Any], path: tuple[str, ...]) -> str | None:
-    """The userid claim as a non-empty string (an integer is written out), else ``None``."""
-    userid = claim_at(claims, path)
-    if isinstance(userid, int) and not isinstance(userid, bool):
-        return str(userid)
-    return userid if isinstance(userid, str) and userid else None
 
 
 def _as_principals(value: Any) -> Iterable[str]:

@@ -1,7 +1,7 @@
 """Request methods: ``request.create_jwt``, ``request.jwt_claims``, ``request.jwt_config``,
-``request.revoke_jwt``.
+``request.revoke_jwt``, ``request.revoke_jwt_subject``.
 
-``includeme`` adds ``create_jwt`` and ``revoke_jwt``; ``jwt_claims`` and ``jwt_config`` are
+``includeme`` adds ``create_jwt``, ``revoke_jwt`` and ``revoke_jwt_subject``; ``jwt_claims`` and ``jwt_config`` are
 added by the first security policy made, so an app that only issues tokens does not pay for
 request properties.
 """
@@ -17,7 +17,8 @@ from .interfaces import IJWTPolicies
 from .node import get_jwt_node
 from .policy import JWTSecurityPolicy
 
-__all__ = ["create_jwt", "jwt_claims", "jwt_config", "revoke_jwt", "add_claims_property", "policies_of"]
+__all__ = ["create_jwt", "jwt_claims", "jwt_config", "revoke_jwt", "revoke_jwt_subject",
+           "add_claims_property", "policies_of"]
 
 _CLAIMS_PROPERTY: Final = "pyramid_jwtnode.jwt_claims_property"
 
@@ -76,6 +77,21 @@ def revoke_jwt(request: Request) -> bool:
             request.__dict__.pop("jwt_config", None)
             return True
     return False
+
+
+def revoke_jwt_subject(request: Request, userid: str, config: str | None = None) -> None:
+    """``request.revoke_jwt_subject(userid)``: refuse every access and refresh token of ``userid``
+    issued at or before now, in every process sharing the store (after a password change,
+    say). ``config`` names the config (default: the only one, or the security policy's).
+
+    Raises ``LookupError`` when the config keeps no revocation store, and
+    ``StoreUnavailableError`` when the store cannot be reached.
+    """
+    node = get_jwt_node(request.registry, config)
+    if node.revocation is None:
+        raise LookupError(f"jwt config {node.name!r} has no revocation store: set "
+                          f"jwt.{node.name}.revocation_store")
+    node.revocation.revoke_subject(userid)
 
 
 def add_claims_property(config: Configurator) -> None:

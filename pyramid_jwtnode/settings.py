@@ -197,7 +197,7 @@ class JWTConfig:
         Text(r"[A-Za-z0-9!#$&^_.+-]+(/[A-Za-z0-9!#$&^_.+-]+)?",
              "must be a media type such as JWT or at+jwt", "give e.g. at+jwt"),
         "Header `typ`. When set (e.g. `at+jwt`), verification requires it; when not, tokens "
-        "carry `JWT` and any `typ` is accepted.", None)
+        "carry `JWT` and any `typ` but the refresh tokens' `rt+jwt` is accepted.", None)
     claims_key: str | None = _setting(
         Text(rf"(?!({'|'.join(sorted(RESERVED_CLAIMS | {'sub'}))})$)[A-Za-z_][A-Za-z0-9_.:-]{{0,63}}",
              "must be a plain claim name that is not a registered or reserved one",
@@ -246,12 +246,21 @@ class JWTConfig:
         _CALLABLE, "Dotted name of `identity(request, claims)` returning the identity (e.g. a "
         "user object) or `None` to refuse; by default the identity is the verified claims.", None)
     revocation_store: str | None = _setting(
-        Text(r"memory|(rediss?|unix)://\S+", "must be 'memory' or a Redis URL",
-             "give memory (one process: development and tests) or redis://host:6379/0"),
-        "Where revoked and used token ids live: `memory` (one process) or a Redis URL "
-        "(`redis://host:6379/0`, shared by every process and host). When set, verification "
-        "refuses revoked tokens; when the store cannot be reached, requests that need it get "
-        "503 (fail closed).", None, secret=True)
+        Text(r"memory|(rediss?|unix|rediss?\+cluster|redis\+sentinel)://\S+",
+             "must be 'memory' or a Redis URL",
+             "give memory (one process: development and tests), redis://host:6379/0, "
+             "redis+cluster://host:7000 or redis+sentinel://host:26379/service/0"),
+        "Where revocations, refresh families and subject cut-offs live: `memory` (one "
+        "process) or Redis, shared by every process and host: `redis://host:6379/0` "
+        "(`rediss://`, `unix://`), `redis+cluster://host:7000` for a Redis Cluster, "
+        "`redis+sentinel://host:26379,host2:26379/service/0` for a Sentinel-managed primary. "
+        "When set, verification refuses revoked tokens; when the store cannot be reached, "
+        "requests that need it get 503 (fail closed).", None, secret=True)
+    store_prefix: str = _setting(
+        Text(r"[\x21-\x7e]{1,64}", "must be 1 to 64 printable ASCII characters without spaces",
+             "give e.g. myapp:jwt:"),
+        "Prefix of every Redis key of this config, so that apps can share one Redis.",
+        "pyramid_jwtnode:")
     revocation_route: str | None = _setting(
         _ROUTE, "URL pattern of an RFC 7009 revocation endpoint (POST `token=...`, always 200). "
         "Needs `revocation_store`.", None)
@@ -259,6 +268,20 @@ class JWTConfig:
         _SECONDS, "Lifetime of refresh tokens in seconds; when set, the token view also returns "
         "a `refresh_token`, rotated on every use with reuse detection. Needs "
         "`revocation_store`.", None)
+    refresh_max_age: int = _setting(
+        _SECONDS, "Absolute lifetime of a refresh family in seconds: no refresh token of a "
+        "family is honoured past the family's start plus this, however recently it was "
+        "rotated (the user logs in again). Default 30 days.", 2592000)
+    refresh_payload: Callable[..., Any] | None = _setting(
+        _CALLABLE, "Dotted name of `refresh_payload(request, claims)`, called at every refresh "
+        "with the payload the family carries; it returns the payload of the new access token "
+        "(fresh roles), or `None` (or raises an HTTPException) to refuse: 400 `invalid_grant` "
+        "and the family ends. Without it, the login's payload is carried unchanged.", None)
+    refresh_reuse_interval: int = _setting(
+        Number(0, 60, "is above the 60 s limit", "give 0 to 60 seconds; 0 turns the retry grace off"),
+        "Retry grace in seconds (0 to 60): within it, the refresh token just rotated may be "
+        "presented once more (a retry after a lost answer) and gets a valid pair; after it, "
+        "reuse ends the family. Default 0: any reuse ends the family.", 0)
     refresh_route: str | None = _setting(
         _ROUTE, "URL pattern of the refresh endpoint (POST "
         "`grant_type=refresh_token&refresh_token=...`, RFC 6749 §6). Needs "
@@ -386,6 +409,11 @@ def _local_only(key: str) -> Rule:
                 "remove it: the remote key set provides the keys and their ids")
 
 
+def _refresh_only(key: str) -> Rule:
+    return Rule(key, lambda c: key_given(c, key) and not _set(c, "refresh_expires_in"),
+                "is set but refresh_expires_in is not", "set {p}refresh_expires_in, or remove it")
+
+
 def _remote_only(key: str) -> Rule:
     return Rule(key, lambda c: key_given(c, key) and not c.remote,
                 "is set but neither jwks_url nor discovery_url is", "remove it, or set {p}jwks_url")
@@ -448,6 +476,9 @@ RULES: Final[tuple[Rule, ...]] = (
     _needs("revocation_route", "revocation_store", _STORE_HINT),
     _needs("refresh_expires_in", "revocation_store", _STORE_HINT),
     _needs("refresh_route", "refresh_expires_in"),
+    *map(_refresh_only, ("refresh_max_age", "refresh_payload", "refresh_reuse_interval")),
+    Rule("store_prefix", lambda c: key_given(c, "store_prefix") and not _set(c, "revocation_store"),
+         "is set but revocation_store is not", "set {p}revocation_store, or remove store_prefix"),
     Rule("refresh_expires_in", lambda c: _set(c, "refresh_expires_in") and not c.can_issue,
          "needs a signing key but the config has only a public key",
          "set private_key_file, or remove refresh_expires_in"),

@@ -1,125 +1,358 @@
-"""Revocation stores: where revoked token ids, revoked refresh families and used refresh
-tokens are remembered until the tokens would have expired anyway.
+"""Revocation stores: what must be remembered, shared, and forgotten in time.
 
-One small interface, two implementations:
+Three kinds of record, each expiring by itself, so storage stays bounded:
+
+- a **revoked token id** (``revoke``), kept until the token would have expired anyway;
+- a **refresh family** (``start_family``/``rotate``/``end_family``): one record per login,
+  holding the current refresh token id, the one before it (for a retry), when the family
+  started and whether it ended. However often a family is refreshed, it is this one record,
+  rewritten atomically, and it expires with the family (``refresh_max_age``);
+- a **subject cut-off** (``cut_off``): tokens of that user issued at or before it are refused,
+  kept as long as the longest token could live.
+
+:meth:`RevocationStore.status` reads a token's id, its family and its subject's cut-off in
+one round trip. Implementations:
 
 - :class:`MemoryStore` (``revocation_store = memory``): one process; development and tests.
-- :class:`RedisStore` (``revocation_store = redis://host:6379/0``): shared by every process
-  and host, so a token revoked through one is refused by all.
+- :class:`RedisStore` (``redis://``, ``rediss://``, ``unix://``; ``redis+cluster://`` for a
+  Redis Cluster; ``redis+sentinel://`` for a Sentinel-managed primary): shared by every process
+  and host. Rotation is a Lua script; a family's keys share one hash slot (``{...}`` hash tags),
+  so the script runs atomically on a cluster too.
 
-Every entry is written with a TTL, the remaining lifetime of the token it concerns, so
-storage stays bounded. A store that cannot be reached raises
-:class:`~pyramid_jwtnode.exceptions.StoreUnavailableError`; callers answer 503 and never
-treat the token as valid (fail closed).
+A store that cannot be reached raises :class:`~pyramid_jwtnode.exceptions.StoreUnavailableError`;
+callers answer 503 and never treat a token as valid (fail closed).
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
+import urllib.parse
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any, Final, Protocol
 
 from .exceptions import StoreUnavailableError
 
-__all__ = ["RevocationStore", "MemoryStore", "RedisStore", "open_store"]
+__all__ = ["RevocationStore", "MemoryStore", "RedisStore", "open_store", "Rotation", "DEFAULT_PREFIX"]
 
-PREFIX = "pyramid_jwtnode:"
+log = logging.getLogger("pyramid_jwtnode")
+
+DEFAULT_PREFIX: Final = "pyramid_jwtnode:"
+
+
+class Rotation:
+    """The outcomes of :meth:`RevocationStore.rotate`."""
+
+    ROTATED: Final = "rotated"   # the current token: the new one is current now
+    RETRIED: Final = "retried"   # the one just rotated, presented again within the retry grace
+    REUSED: Final = "reused"     # an older token: the family has ended
+    ENDED: Final = "ended"       # the family had ended already
+    EXPIRED: Final = "expired"   # the family is older than its maximum age
+    UNKNOWN: Final = "unknown"   # no such family (never started, or long gone)
 
 
 class RevocationStore(Protocol):
-    """What the add-on needs of a store. Keys are short strings; TTLs whole seconds >= 1."""
+    """What the add-on needs of a store. Keys are short strings; TTLs whole seconds >= 1;
+    times whole seconds since the epoch."""
 
-    def add(self, key: str, ttl: int) -> None:
-        """Remember ``key`` for ``ttl`` seconds."""
+    def revoke(self, key: str, ttl: int) -> None:
+        """Remember the token id ``key`` as revoked for ``ttl`` seconds."""
 
-    def any_of(self, *keys: str) -> bool:
-        """True when any of ``keys`` is remembered."""
+    def cut_off(self, key: str, at: int, ttl: int) -> None:
+        """Refuse the subject ``key``'s tokens issued at or before ``at`` (kept ``ttl`` s)."""
 
-    def add_once(self, key: str, ttl: int) -> bool:
-        """Remember ``key``; True if it was not already there (atomic)."""
+    def status(self, token: str | None, family: str | None, subject: str | None
+               ) -> tuple[bool, int | None]:
+        """(token revoked or family ended, the subject's cut-off or None): one round trip."""
+
+    def start_family(self, key: str, current: str, now: int, ttl: int) -> None:
+        """Start the refresh family ``key`` with its first refresh token id ``current``."""
+
+    def rotate(self, key: str, presented: str, new: str, now: int, *, grace: int, max_age: int,
+               end_ttl: int) -> tuple[str, int]:
+        """Atomically: make ``new`` current if ``presented`` is (see :class:`Rotation`), and
+        return the outcome with the family's start. Reuse ends the family (kept ``end_ttl``)."""
+
+    def end_family(self, key: str, ttl: int) -> None:
+        """End the family ``key``: its tokens are refused (kept at least ``ttl`` s)."""
 
 
 class MemoryStore:
-    """A thread-safe in-process store with expiring entries."""
+    """A thread-safe in-process store with expiring entries (one process only)."""
 
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
-        self._entries: dict[str, float] = {}
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+        self._entries: dict[str, tuple[float, Any]] = {}
         self._lock = threading.Lock()
         self._clock = clock
         self._writes = 0
 
-    def _live(self, key: str, now: float) -> bool:
-        expiry = self._entries.get(key)
-        return expiry is not None and expiry > now
+    def _get(self, key: str, now: float) -> Any:
+        entry = self._entries.get(key)
+        return entry[1] if entry is not None and entry[0] > now else None
 
-    def _purge(self, now: float) -> None:
+    def _put(self, key: str, value: Any, expires: float, now: float) -> None:
+        self._entries[key] = (expires, value)
         self._writes += 1
-        if self._writes % 1024 == 0:
-            for key in [k for k, expiry in self._entries.items() if expiry <= now]:
-                del self._entries[key]
+        if self._writes % 1024 == 0:  # purge expired entries as writes go on
+            for stale in [k for k, (at, _) in self._entries.items() if at <= now]:
+                del self._entries[stale]
 
-    def add(self, key: str, ttl: int) -> None:
+    def revoke(self, key: str, ttl: int) -> None:
         with self._lock:
             now = self._clock()
-            self._entries[key] = now + ttl
-            self._purge(now)
+            self._put(key, True, now + ttl, now)
 
-    def any_of(self, *keys: str) -> bool:
-        now = self._clock()
-        with self._lock:
-            return any(self._live(key, now) for key in keys)
-
-    def add_once(self, key: str, ttl: int) -> bool:
+    def cut_off(self, key: str, at: int, ttl: int) -> None:
         with self._lock:
             now = self._clock()
-            if self._live(key, now):
-                return False
-            self._entries[key] = now + ttl
-            self._purge(now)
-            return True
+            self._put(key, max(at, self._get(key, now) or 0), now + ttl, now)
+
+    def status(self, token: str | None, family: str | None, subject: str | None
+               ) -> tuple[bool, int | None]:
+        with self._lock:
+            now = self._clock()
+            revoked = token is not None and self._get(token, now) is not None
+            record = self._get(family, now) if family is not None else None
+            ended = record is not None and record.get("end", False)
+            return revoked or ended, self._get(subject, now) if subject is not None else None
+
+    def start_family(self, key: str, current: str, now: int, ttl: int) -> None:
+        with self._lock:
+            self._put(key, {"cur": current, "start": now}, self._clock() + ttl, self._clock())
+
+    def rotate(self, key: str, presented: str, new: str, now: int, *, grace: int, max_age: int,
+               end_ttl: int) -> tuple[str, int]:
+        with self._lock:
+            clock = self._clock()
+            entry = self._entries.get(key)
+            record = entry[1] if entry is not None and entry[0] > clock else None
+            if record is None:
+                return Rotation.UNKNOWN, 0
+            start = int(record["start"])
+            if record.get("end"):
+                return Rotation.ENDED, start
+            if now > start + max_age:
+                return Rotation.EXPIRED, start
+            if record["cur"] == presented:
+                record.update(cur=new, prev=presented, rot=now, retry=False)
+                return Rotation.ROTATED, start
+            if (grace > 0 and record.get("prev") == presented and now - record["rot"] <= grace
+                    and not record.get("retry")):
+                record.update(cur=new, retry=True)
+                return Rotation.RETRIED, start
+            record["end"] = True
+            assert entry is not None
+            self._entries[key] = (max(entry[0], clock + end_ttl), record)
+            return Rotation.REUSED, start
+
+    def end_family(self, key: str, ttl: int) -> None:
+        with self._lock:
+            now = self._clock()
+            entry = self._entries.get(key)
+            record = dict(entry[1]) if entry is not None and entry[0] > now else {"start": 0}
+            record["end"] = True
+            self._put(key, record, max(entry[0] if entry else 0, now + ttl), now)
 
     def __len__(self) -> int:
         now = self._clock()
         with self._lock:
-            return sum(1 for expiry in self._entries.values() if expiry > now)
+            return sum(1 for at, _ in self._entries.values() if at > now)
+
+
+# Redis: the family is one hash {cur, prev, rot, retry, start, end}; rotation is one script.
+_ROTATE: Final = """
+local h = redis.call('HMGET', KEYS[1], 'cur', 'prev', 'rot', 'retry', 'start', 'end')
+if not h[5] then return {'unknown', 0} end
+local start = tonumber(h[5])
+if h[6] == '1' then return {'ended', start} end
+local now = tonumber(ARGV[3])
+if now > start + tonumber(ARGV[5]) then return {'expired', start} end
+if h[1] == ARGV[1] then
+  redis.call('HSET', KEYS[1], 'cur', ARGV[2], 'prev', ARGV[1], 'rot', now, 'retry', '0')
+  return {'rotated', start}
+end
+local grace = tonumber(ARGV[4])
+if grace > 0 and h[2] == ARGV[1] and h[4] ~= '1' and now - tonumber(h[3]) <= grace then
+  redis.call('HSET', KEYS[1], 'cur', ARGV[2], 'retry', '1')
+  return {'retried', start}
+end
+redis.call('HSET', KEYS[1], 'end', '1')
+if redis.call('TTL', KEYS[1]) < tonumber(ARGV[6]) then redis.call('EXPIRE', KEYS[1], ARGV[6]) end
+return {'reused', start}
+"""
+_END: Final = """
+redis.call('HSET', KEYS[1], 'end', '1')
+if redis.call('HEXISTS', KEYS[1], 'start') == 0 then redis.call('HSET', KEYS[1], 'start', 0) end
+if redis.call('TTL', KEYS[1]) < tonumber(ARGV[1]) then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
+return 1
+"""
+_CUT_OFF: Final = """
+local old = tonumber(redis.call('GET', KEYS[1]) or '0')
+if tonumber(ARGV[1]) > old then redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+else redis.call('EXPIRE', KEYS[1], ARGV[2]) end
+return 1
+"""
+_STATUS: Final = """
+local revoked = 0
+if ARGV[1] == '1' and redis.call('EXISTS', KEYS[1]) == 1 then revoked = 1 end
+if ARGV[2] == '1' and redis.call('HGET', KEYS[2], 'end') == '1' then revoked = 1 end
+local cut = false
+if ARGV[3] == '1' then cut = redis.call('GET', KEYS[3]) end
+return {revoked, cut}
+"""
+#: maxmemory policies under which Redis never evicts these keys (they all carry a TTL)
+_SAFE_EVICTION: Final = frozenset({"noeviction"})
 
 
 class RedisStore:
-    """A store on Redis (redis-py), with short timeouts so an outage is a quick 503."""
+    """A store on Redis (redis-py), with short timeouts so an outage is a quick 503.
 
-    def __init__(self, url: str, *, timeout: float = 0.5) -> None:
+    ``url``: ``redis://``, ``rediss://`` or ``unix://`` for one server; ``redis+cluster://host:port``
+    (or ``rediss+cluster://``) for a Redis Cluster, any node as the entry point;
+    ``redis+sentinel://host:26379,host2:26379/service/db`` for the primary a Sentinel group
+    manages. Or give a ready redis-py ``client`` instead of a URL. Every key starts with
+    ``prefix``, so apps can share one Redis.
+    """
+
+    def __init__(self, url: str | None = None, *, prefix: str = DEFAULT_PREFIX, timeout: float = 0.5,
+                 client: Any = None) -> None:
         try:
             import redis
+            import redis.cluster
+            import redis.sentinel
         except ImportError:  # pragma: no cover - the extra is missing
             raise ImportError(
                 "revocation_store = redis://... needs the redis package: "
                 "pip install 'pyramid_jwtnode[redis]'"
             ) from None
+        self.prefix = prefix
         self._errors: tuple[type[BaseException], ...] = (redis.exceptions.RedisError, OSError)
-        self.client: Any = redis.Redis.from_url(
-            url, socket_timeout=timeout, socket_connect_timeout=timeout, retry_on_timeout=False,
-            health_check_interval=30,
-        )
+        self._response_error: type[BaseException] = redis.exceptions.ResponseError
+        options: dict[str, Any] = {"socket_timeout": timeout, "socket_connect_timeout": timeout}
+        if client is not None:
+            self.client = client
+        elif url is None:
+            raise ValueError("give a url or a client")
+        elif url.startswith(("redis+cluster://", "rediss+cluster://")):
+            self.client = redis.cluster.RedisCluster.from_url(url.replace("+cluster", "", 1), **options)
+        elif url.startswith("redis+sentinel://"):
+            self.client = _sentinel_primary(url, options)
+        else:
+            self.client = redis.Redis.from_url(url, retry_on_timeout=False, health_check_interval=30,
+                                               **options)
+        self._rotate = self.client.register_script(_ROTATE)
+        self._end = self.client.register_script(_END)
+        self._cut_off = self.client.register_script(_CUT_OFF)
+        self._status = self.client.register_script(_STATUS)
+        self._cluster = isinstance(self.client, redis.cluster.RedisCluster)
+        self._checked_eviction = False
 
-    def _call(self, method: str, *args: Any, **kwargs: Any) -> Any:
+    def key(self, key: str) -> str:
+        """The Redis key: prefix and a ``{...}`` hash tag, so one record's keys share a slot."""
+        return f"{self.prefix}{{{key}}}"
+
+    def _call(self, action: Callable[[], Any]) -> Any:
+        if not self._checked_eviction:
+            self._warn_if_evicting()
         try:
-            return getattr(self.client, method)(*args, **kwargs)
+            return action()
         except self._errors as exc:
+            self._drop_connections()
             raise StoreUnavailableError(f"revocation store unreachable ({type(exc).__name__})") from None
 
-    def add(self, key: str, ttl: int) -> None:
-        self._call("set", PREFIX + key, b"1", ex=max(1, int(ttl)))
+    def _drop_connections(self) -> None:
+        """Close the connections a failure left behind; the next command opens new ones."""
+        try:
+            self.client.close()
+        except self._errors:  # pragma: no cover - closing a dead connection
+            pass
 
-    def any_of(self, *keys: str) -> bool:
-        return bool(self._call("exists", *(PREFIX + key for key in keys)))
+    def _warn_if_evicting(self) -> None:
+        """At first use: say so when Redis may evict these keys (revoked tokens would come back)."""
+        try:
+            policy = self.client.config_get("maxmemory-policy")
+        except self._errors:  # CONFIG is disabled (managed Redis), or Redis is down: skip
+            return
+        finally:
+            self._checked_eviction = True
+        if isinstance(policy, dict):  # a cluster answers per node or merged
+            values = {str(v) for k, v in policy.items() if "maxmemory-policy" in str(k)} or {
+                str(v) for v in policy.values()}
+            value = next(iter(values), "noeviction")
+        else:
+            value = str(policy)
+        if value not in _SAFE_EVICTION:
+            log.warning(
+                "revocation store: Redis maxmemory-policy is %s, which may evict revocation and "
+                "refresh records when memory is full (revoked tokens would work again); set "
+                "maxmemory-policy noeviction, or give these keys a Redis of their own", value)
 
-    def add_once(self, key: str, ttl: int) -> bool:
-        return bool(self._call("set", PREFIX + key, b"1", ex=max(1, int(ttl)), nx=True))
+    def revoke(self, key: str, ttl: int) -> None:
+        self._call(lambda: self.client.set(self.key(key), b"1", ex=max(1, int(ttl))))
+
+    def cut_off(self, key: str, at: int, ttl: int) -> None:
+        self._call(lambda: self._cut_off(keys=[self.key(key)], args=[int(at), max(1, int(ttl))]))
+
+    def status(self, token: str | None, family: str | None, subject: str | None
+               ) -> tuple[bool, int | None]:
+        keys = [self.key(k) if k is not None else self.key("-") for k in (token, family, subject)]
+        given = ["1" if k is not None else "0" for k in (token, family, subject)]
+        if not self._cluster:  # one script: one round trip, and a consistent answer
+            revoked, cut = self._call(lambda: self._status(keys=keys, args=given))
+            return bool(revoked), int(cut) if cut else None
+
+        def ask() -> list[Any]:  # a cluster keeps these keys in different slots: one pipeline
+            pipe = self.client.pipeline(transaction=False)
+            for command, key, *field in (("exists", token), ("hget", family, "end"), ("get", subject)):
+                if key is not None:
+                    getattr(pipe, command)(self.key(key), *field)
+            return list(pipe.execute())
+
+        answers = iter(self._call(ask))
+        exists = next(answers) if token is not None else 0
+        ended = next(answers) if family is not None else None
+        cut = next(answers) if subject is not None else None
+        return bool(exists) or ended == b"1", int(cut) if cut is not None else None
+
+    def start_family(self, key: str, current: str, now: int, ttl: int) -> None:
+        def start() -> None:
+            pipe = self.client.pipeline(transaction=True)
+            pipe.hset(self.key(key), mapping={"cur": current, "start": now})
+            pipe.expire(self.key(key), max(1, int(ttl)))
+            pipe.execute()
+
+        self._call(start)
+
+    def rotate(self, key: str, presented: str, new: str, now: int, *, grace: int, max_age: int,
+               end_ttl: int) -> tuple[str, int]:
+        outcome, start = self._call(lambda: self._rotate(
+            keys=[self.key(key)], args=[presented, new, int(now), int(grace), int(max_age), max(1, int(end_ttl))]))
+        return (outcome.decode() if isinstance(outcome, bytes) else str(outcome)), int(start)
+
+    def end_family(self, key: str, ttl: int) -> None:
+        self._call(lambda: self._end(keys=[self.key(key)], args=[max(1, int(ttl))]))
 
 
-def open_store(url: str) -> RevocationStore:
+def _sentinel_primary(url: str, options: dict[str, Any]) -> Any:
+    """The client of the primary a Sentinel group manages: redis+sentinel://h1:p1,h2:p2/service/db."""
+    import redis.sentinel
+
+    parts = urllib.parse.urlsplit(url)
+    hosts = []
+    for item in parts.netloc.rpartition("@")[2].split(","):
+        host, _, port = item.rpartition(":")
+        hosts.append((host.strip("[]"), int(port or 26379)))
+    path = [p for p in parts.path.split("/") if p]
+    if not path:
+        raise ValueError("redis+sentinel:// needs the service name: redis+sentinel://host:26379/mymaster/0")
+    db = int(path[1]) if len(path) > 1 else 0
+    sentinel_class: Any = redis.sentinel.Sentinel  # redis-py's Sentinel is not typed
+    return sentinel_class(hosts, **options).master_for(path[0], db=db, **options)
+
+
+def open_store(url: str, prefix: str = DEFAULT_PREFIX) -> RevocationStore:
     """The store a ``revocation_store`` setting names (no connection is made yet)."""
     if url == "memory":
         return MemoryStore()
-    return RedisStore(url)
+    return RedisStore(url, prefix=prefix)

@@ -41,7 +41,8 @@ from .responses import (
 from .revocation import Revocation
 
 __all__ = ["TokenView", "MethodNotAllowedView", "JWKSView", "VerifyView", "RefreshView",
-           "RevocationView", "PayloadCallable", "ResponseCallable", "unavailable_view"]
+           "RevocationView", "PayloadCallable", "ResponseCallable", "RefreshPayloadCallable",
+           "unavailable_view"]
 
 log = logging.getLogger("pyramid_jwtnode")
 
@@ -140,6 +141,7 @@ class TokenView(_Bound[Callable[[Any], IssuedToken]]):
                       self.jwt_config, _where(exc))
             return oauth_error("server_error")
         if isinstance(payload, Response):
+            _no_store(payload)
             return payload
         try:
             issued = issue(payload)
@@ -213,12 +215,34 @@ class VerifyView(_Bound[Challenger]):
         return json_response(claims)
 
 
-class RefreshView(_Bound[Revocation]):
-    """RFC 6749 §6: ``grant_type=refresh_token&refresh_token=...`` for a new token pair."""
+RefreshPayloadCallable = Callable[[Request, Any], Any]
 
-    def __init__(self, jwt_config: str, response: ResponseCallable | None = None) -> None:
+
+class RefreshView(_Bound[Revocation]):
+    """RFC 6749 §6: ``grant_type=refresh_token&refresh_token=...`` for a new token pair.
+
+    With a ``refresh_payload`` callable, the user is checked again at every refresh: it
+    returns the payload of the new pair, or ``None`` (or raises an HTTPException) to refuse,
+    which ends the family with ``invalid_grant``.
+    """
+
+    def __init__(self, jwt_config: str, response: ResponseCallable | None = None,
+                 refresh_payload: RefreshPayloadCallable | None = None) -> None:
         super().__init__(jwt_config)
         self.response = response or token_body
+        self.refresh_payload = refresh_payload
+
+    def _review(self, request: Request) -> Callable[[Any], Any] | None:
+        check = self.refresh_payload
+        if check is None:
+            return None
+
+        def review(payload: Any) -> Any:
+            try:
+                return check(request, payload)
+            except HTTPException:
+                return None  # a refusal like any other: invalid_grant, and the family ends
+        return review
 
     def respond(self, request: Request, revocation: Revocation) -> Response:
         grant_type = self.form_param(request, "grant_type")
@@ -228,13 +252,17 @@ class RefreshView(_Bound[Revocation]):
         if grant_type != "refresh_token":
             return oauth_error("unsupported_grant_type")
         try:
-            issued = revocation.refresh(token)
+            issued = revocation.refresh(token, self._review(request))
         except GrantError as exc:
             log.info("jwt config %s: refresh refused (%s)", self.jwt_config, exc.reason)
             return oauth_error(exc.error)
         except StoreUnavailableError:
             log.error("jwt config %s: revocation store unreachable (store_unavailable)", self.jwt_config)
             return unavailable()
+        except Exception as exc:  # the host's refresh_payload callable failed: its bug, logged
+            log.error("jwt config %s: refresh_payload raised (refresh_payload_error): %s",
+                      self.jwt_config, _where(exc))
+            return oauth_error("server_error")
         return json_response(self.response(request, issued))
 
 

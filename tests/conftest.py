@@ -160,10 +160,58 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServ
     JWTNODE_REQUIRE_REDIS=1 (as .ci/run sets), where its absence fails the run."""
     binary = shutil.which("redis-server")
     if binary is None:
-        if os.environ.get("JWTNODE_REQUIRE_REDIS") == "1":
-            pytest.fail("redis-server is required (JWTNODE_REQUIRE_REDIS=1) but not installed")
-        pytest.skip("redis-server not installed: apt-get install redis-server (CI installs it)")
+        _need_redis("redis-server")
+        raise AssertionError("unreachable")
     server = RedisServer(binary, tmp_path_factory.mktemp("redis"))
     server.start()
     yield server
     server.stop()
+
+
+def _need_redis(what: str) -> None:
+    message = f"{what} is required (JWTNODE_REQUIRE_REDIS=1) but not installed"
+    if os.environ.get("JWTNODE_REQUIRE_REDIS") == "1":
+        pytest.fail(message)
+    pytest.skip(f"{what} not installed: apt-get install redis-server (CI installs it)")
+
+
+@pytest.fixture(scope="session")
+def redis_url(request: pytest.FixtureRequest) -> str:
+    """A shared Redis: the one .ci/run started (JWTNODE_REDIS_URL), else this session's own."""
+    from .services import REDIS_URL_ENV
+
+    url = os.environ.get(REDIS_URL_ENV)
+    if url:
+        return url
+    server: RedisServer = request.getfixturevalue("redis_server")
+    return server.url
+
+
+@pytest.fixture(scope="session")
+def redis_cluster_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A three-primary Redis Cluster: the one .ci/run started (JWTNODE_REDIS_CLUSTER_URL), else
+    one of this session's own, stopped at its end."""
+    from . import services
+
+    url = os.environ.get(services.CLUSTER_URL_ENV)
+    if url:
+        yield url
+        return
+    if shutil.which("redis-server") is None or shutil.which("redis-cli") is None:
+        _need_redis("redis-server and redis-cli")
+    processes, ports = services.start_cluster(tmp_path_factory.mktemp("cluster"))
+    try:
+        yield f"redis+cluster://127.0.0.1:{ports[0]}"
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.wait(timeout=10)
+
+
+@pytest.fixture
+def store_prefix() -> str:
+    """A key prefix of this test's own, so that tests sharing one Redis never meet."""
+    import secrets
+
+    return f"t{secrets.token_hex(4)}:"

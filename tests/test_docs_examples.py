@@ -13,6 +13,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 import unittest
 from pathlib import Path
 from types import ModuleType
@@ -31,7 +32,7 @@ from pyramid_jwtnode import InvalidTokenError, build_node, get_jwt_node, parse_c
 from pyramid_jwtnode.cli import main as pjwt
 from pyramid_jwtnode.settings import GLOBAL_SETTINGS, SETTINGS, PreviousKey, configs_from_settings
 
-from .conftest import HS256_SECRET, KeyPair
+from .conftest import HS256_SECRET, Clock, KeyPair
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
@@ -216,10 +217,17 @@ def api_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, A
 
 
 @pytest.fixture
-def api(api_settings: dict[str, Any]) -> TestApp:
-    """The api app with its store in memory instead of the ini file's Redis."""
+def api_clock() -> Clock:
+    return Clock(int(time.time()))
+
+
+@pytest.fixture
+def api(api_settings: dict[str, Any], api_clock: Clock) -> TestApp:
+    """The api app with its store in memory instead of the ini file's Redis, and a clock the
+    tests move (jwt.clock)."""
     module = sys.modules["myapp"]
-    return TestApp(module.main({}, **{**api_settings, "jwt.api.revocation_store": "memory"}))
+    return TestApp(module.main({}, **{**api_settings, "jwt.api.revocation_store": "memory",
+                                      "jwt.clock": api_clock}))
 
 
 def login(app: TestApp, user: str = "alice", password: str = "correct horse battery staple") -> dict[str, Any]:
@@ -235,7 +243,9 @@ def test_api_ini_parses_as_written(api_settings: dict[str, Any]) -> None:
     raw = configs_from_settings(api_settings)["api"]
     config = parse_config("api", raw)
     assert config.revocation_store == "redis://localhost:6379/0"
-    assert config.refresh_expires_in == 2592000 and config.principals_claim == "roles"
+    assert config.refresh_expires_in == 1209600 and config.principals_claim == "roles"
+    assert config.refresh_max_age == 2592000 and config.refresh_reuse_interval == 10
+    assert config.refresh_payload is sys.modules["myapp"].recheck
     assert api_settings["jwt.security_policy"] == "api"
 
 
@@ -268,12 +278,13 @@ def test_api_answers_on_the_wire(api: TestApp) -> None:
     assert 'error="invalid_request"' in res.headers["WWW-Authenticate"]
 
 
-def test_api_refresh_rotation_and_reuse(api: TestApp) -> None:
+def test_api_refresh_rotation_and_reuse(api: TestApp, api_clock: Clock) -> None:
     first = login(api)
     second = api.post("/oauth/refresh", {"grant_type": "refresh_token",
                                          "refresh_token": first["refresh_token"]}).json
     assert second["refresh_token"] != first["refresh_token"]
     assert api.get("/orders", headers=bearer(second["access_token"])).status_int == 200
+    api_clock.advance(11)  # past refresh_reuse_interval: presenting the old token is reuse
     res = api.post("/oauth/refresh", {"grant_type": "refresh_token", "refresh_token": first["refresh_token"]},
                    status=400)
     assert res.json["error"] == "invalid_grant" and res.headers["Cache-Control"] == "no-store"
@@ -301,6 +312,39 @@ def test_api_logout(api: TestApp) -> None:
     refresh = {"grant_type": "refresh_token", "refresh_token": body["refresh_token"]}
     assert api.post("/oauth/refresh", refresh, status=400).json["error"] == "invalid_grant"
     assert api.post("/logout").json == {"revoked": False}
+
+
+def test_api_refresh_checks_the_user_again(api: TestApp) -> None:
+    users = sys.modules["myapp"].USERS
+    body = login(api, "bob", "tr0ub4dor&3")
+    refresh = {"grant_type": "refresh_token", "refresh_token": body["refresh_token"]}
+    users["bob"] = ("tr0ub4dor&3", ["role:admin"])
+    try:
+        promoted = api.post("/oauth/refresh", refresh).json
+        assert api.get("/admin", headers=bearer(promoted["access_token"])).json == {"admin": "bob"}
+        del users["bob"]
+        again = {"grant_type": "refresh_token", "refresh_token": promoted["refresh_token"]}
+        assert api.post("/oauth/refresh", again, status=400).json["error"] == "invalid_grant"
+    finally:
+        users["bob"] = ("tr0ub4dor&3", [])
+
+
+def test_api_retry_within_the_reuse_interval(api: TestApp) -> None:
+    body = login(api)
+    refresh = {"grant_type": "refresh_token", "refresh_token": body["refresh_token"]}
+    api.post("/oauth/refresh", refresh)  # the answer is lost
+    retried = api.post("/oauth/refresh", refresh).json  # the client retries: within 10 s, once
+    assert api.get("/orders", headers=bearer(retried["access_token"])).status_int == 200
+    api.post("/oauth/refresh", refresh, status=400)
+
+
+def test_api_password_change_logs_out_everywhere(api: TestApp) -> None:
+    first, second = login(api), login(api)
+    api.post("/password", headers=bearer(first["access_token"]))
+    for body in (first, second):
+        api.get("/orders", headers=bearer(body["access_token"]), status=401)
+        api.post("/oauth/refresh", {"grant_type": "refresh_token", "refresh_token": body["refresh_token"]},
+                 status=400)
 
 
 def test_composed_policy(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -10,7 +10,6 @@ import pytest
 from pyramid.authorization import Allow, Authenticated, Everyone
 from pyramid.config import Configurator
 from pyramid.exceptions import ConfigurationConflictError
-from pyramid.httpexceptions import HTTPFound
 from pyramid.interfaces import ISecurityPolicy
 from pyramid.session import SignedCookieSessionFactory
 from pyramid.testing import DummyRequest

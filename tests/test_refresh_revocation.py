@@ -6,6 +6,7 @@ available (CI installs one), against a real Redis started for the session.
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
 import jwt
@@ -35,19 +36,20 @@ def logout(request: Any) -> dict[str, bool]:
     return {"revoked": request.revoke_jwt()}
 
 
-@pytest.fixture(params=["memory", "redis"])
+@pytest.fixture(params=["memory", "redis", "cluster"])
 def store_url(request: pytest.FixtureRequest) -> str:
+    """Every test of this module runs on each store: in-process, a real Redis, a real Redis
+    Cluster of three primaries (each test with a key prefix of its own)."""
     if request.param == "memory":
         return "memory"
-    server = request.getfixturevalue("redis_server")
-    server.client().flushdb()
-    return str(server.url)
+    return str(request.getfixturevalue("redis_url" if request.param == "redis" else "redis_cluster_url"))
 
 
 def build(store_url: str, clock: Clock, **raw: Any) -> TestApp:
+    prefix = {} if store_url == "memory" else {"store_prefix": f"t{secrets.token_hex(4)}:"}
     with Configurator(root_factory=Root) as config:
         config.include("pyramid_jwtnode")
-        config.add_jwt_config("api", clock=clock, revocation_store=store_url, **{**BASE, **raw})
+        config.add_jwt_config("api", clock=clock, revocation_store=store_url, **{**BASE, **prefix, **raw})
         config.set_jwt_security_policy("api")
         config.add_route("protected", "/protected")
         config.add_view(lambda r: {"sub": r.authenticated_userid}, route_name="protected",
@@ -77,7 +79,8 @@ def test_token_view_returns_a_refresh_token(app: TestApp) -> None:
     assert jwt.get_unverified_header(refresh_token)["typ"] == "rt+jwt"
     assert jwt.get_unverified_header(access)["typ"] == "JWT"
     a = jwt.decode(access, HS256_SECRET, algorithms=["HS256"], options={"verify_exp": False, "verify_iat": False})
-    r = jwt.decode(refresh_token, HS256_SECRET, algorithms=["HS256"], options={"verify_exp": False, "verify_iat": False})
+    r = jwt.decode(refresh_token, HS256_SECRET, algorithms=["HS256"], audience="urn:pyramid_jwtnode:refresh:api",
+                   options={"verify_exp": False, "verify_iat": False})
     assert a["fam"] == r["fam"] and a["jti"] != r["jti"]
     assert r["exp"] == NOW + 3600 and a["exp"] == NOW + 300
     app.get("/protected", headers=bearer(access), status=200)
@@ -225,13 +228,13 @@ def test_refresh_view_on_a_config_without_refresh_fails_at_start_up() -> None:
 def test_memory_store_entries_expire() -> None:
     now = [0.0]
     store = MemoryStore(clock=lambda: now[0])
-    store.add("a", 10)
-    assert store.any_of("a", "b") and len(store) == 1
-    assert store.add_once("b", 5) and not store.add_once("b", 5)
+    store.revoke("a", 10)
+    assert store.status("a", None, None) == (True, None) and len(store) == 1
+    store.cut_off("s", 5, 20)
+    assert store.status(None, None, "s") == (False, 5)
     now[0] = 11
-    assert not store.any_of("a", "b") and len(store) == 0
-    assert store.add_once("b", 5)
+    assert store.status("a", None, "s") == (False, 5) and len(store) == 1
     for i in range(3000):  # expired entries are purged as writes go on: storage stays bounded
-        store.add(f"k{i}", 1)
+        store.revoke(f"k{i}", 1)
         now[0] += 1
     assert len(store._entries) < 2100

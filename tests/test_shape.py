@@ -24,7 +24,7 @@ PACKAGE = Path(pyramid_jwtnode.__file__).parent
 
 #: Bottom to top: a module may import only modules listed before it.
 LAYERS = [
-    "exceptions", "interfaces", "algorithms", "limits", "converters", "settings", "jwks", "keys",
+    "exceptions", "interfaces", "algorithms", "limits", "claims", "converters", "settings", "jwks", "keys",
     "keygen", "stores", "issuer", "verifier", "selection", "revocation", "node", "params", "responses",
     "views",
     "policy", "request", "directives", "__init__",

@@ -25,6 +25,14 @@ def login(request):
     return {"sub": user, "roles": roles}
 
 
+def recheck(request, payload):
+    """refresh_payload: the user as the user store says now; None ends the family."""
+    user = USERS.get(payload["sub"])
+    if user is None:
+        return None
+    return {**payload, "roles": user[1]}
+
+
 class Root:
     """Who may do what: any authenticated token may view; role:admin may administer."""
 
@@ -47,6 +55,13 @@ def logout(request):
     return {"revoked": request.revoke_jwt()}
 
 
+def change_password(request):
+    """After a password change, every token of the user issued until now is refused."""
+    ...  # store the new password
+    request.revoke_jwt_subject(request.authenticated_userid)
+    return {"logged_out_everywhere": True}
+
+
 def main(global_config, **settings):
     with Configurator(settings=settings, root_factory=Root) as config:
         config.include("pyramid_jwtnode")
@@ -56,4 +71,7 @@ def main(global_config, **settings):
         config.add_view(admin, route_name="admin", permission="admin", renderer="json")
         config.add_route("logout", "/logout")
         config.add_view(logout, route_name="logout", request_method="POST", renderer="json")
+        config.add_route("password", "/password")
+        config.add_view(change_password, route_name="password", request_method="POST",
+                        permission="view", renderer="json")
     return config.make_wsgi_app()
