@@ -32,9 +32,14 @@ def main(global_config: dict[str, str], **settings: str) -> Any:
 
 
 class Root:
-    """Who may do what: any valid token may view; the ``admin`` role may administer."""
+    """Who may do what: any valid token may view; the ``admin`` role may administer; tokens
+    of the demo's ``browser`` config may use the demo's API."""
 
-    __acl__ = [(Allow, Authenticated, "view"), (Allow, "admin", "admin")]
+    __acl__ = [
+        (Allow, Authenticated, "view"),
+        (Allow, "admin", "admin"),
+        (Allow, "jwt-config:browser", "demo"),  # the demo page's views: its cookie tokens only
+    ]
 
     def __init__(self, request: Request) -> None:
         self.request = request

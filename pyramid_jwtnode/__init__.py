@@ -36,6 +36,7 @@ import functools
 from pyramid.config import Configurator
 from pyramid.interfaces import PHASE0_CONFIG
 
+from .csrf import csrf_view
 from .directives import DIRECTIVES, declare_from_settings
 from .exceptions import (
     ExpiredTokenError,
@@ -110,4 +111,5 @@ def includeme(config: Configurator) -> None:
     config.add_request_method(revoke_jwt_subject, "revoke_jwt_subject")
     config.add_exception_view(unavailable_view, context=StoreUnavailableError)
     config.add_exception_view(unavailable_view, context=KeySetUnavailableError)
+    config.add_view_deriver(csrf_view, "jwt_csrf_view", under="secured_view", over="csrf_view")
     config.action(None, functools.partial(declare_from_settings, config), order=PHASE0_CONFIG)

@@ -215,6 +215,21 @@ def _describe(registry: Registry, node: JWTNode) -> dict[str, Any]:
     return facts
 
 
+def _location_row(facts: dict[str, Any]) -> str:
+    """Where clients carry the config's tokens, with the cookies' names."""
+    places = []
+    for place in facts["token_location"]:
+        if place == "cookie":
+            name = facts["name"]
+            names = [facts[f"{kind}_cookie"] or f"{name}_{kind}" for kind in ("access", "refresh", "csrf")]
+            places.append(f"cookie ({', '.join(names)})")
+        else:
+            places.append("Authorization header")
+    if facts["query_token"]:
+        places.append("access_token query parameter")
+    return "; ".join(places)
+
+
 def _keys_row(facts: dict[str, Any]) -> str:
     """Where the config's keys come from, in one line."""
     if facts["jwks_url"] or facts["discovery_url"]:
@@ -226,7 +241,7 @@ def _keys_row(facts: dict[str, Any]) -> str:
 
 def _configs(registry: Registry, args: argparse.Namespace, stdout: IO[str]) -> int:
     nodes: dict[str, JWTNode] = registry.queryUtility(IJWTNodes) or {}
-    described = [_describe(registry, node) for _, node in sorted(nodes.items())]
+    described = [_describe(registry, node) for node in nodes.values()]  # in declaration order
     if args.json:
         print(json.dumps(described, indent=2), file=stdout)
         return 0
@@ -242,6 +257,7 @@ def _configs(registry: Registry, args: argparse.Namespace, stdout: IO[str]) -> i
             ("typ", facts["typ"] or "JWT (not checked)"),
             ("claims_key", facts["claims_key"] or "-"),
             ("keys", _keys_row(facts)),
+            ("carried in", _location_row(facts)),
             ("issues tokens", "yes" if facts["can_issue"] else "no (verify only)"),
             ("security policy", "yes" if facts["security_policy"] else "no"),
             ("routes", "; ".join(facts["routes"]) or "-"),

@@ -99,16 +99,24 @@ class Flag:
 
 @dataclasses.dataclass(frozen=True)
 class Words:
-    """One or more words: ini text split on white space, or a list of strings."""
+    """One or more words: ini text split on white space, or a list of strings; with
+    ``choices``, each word one of them, none twice."""
 
+    choices: tuple[str, ...] | None = None
     kind: str = "words"
 
     def __call__(self, value: Any) -> tuple[str, ...]:
         if isinstance(value, str):
-            return tuple(aslist(value))
-        if isinstance(value, Iterable) and all(isinstance(v, str) for v in value):
-            return tuple(v.strip() for v in value if v.strip())
-        raise Invalid("must be one or more words", "give names separated by spaces or new lines")
+            words = tuple(aslist(value))
+        elif isinstance(value, Iterable) and all(isinstance(v, str) for v in value):
+            words = tuple(v.strip() for v in value if v.strip())
+        else:
+            raise Invalid("must be one or more words", "give names separated by spaces or new lines")
+        if self.choices is not None:
+            if any(word not in self.choices for word in words) or len(set(words)) != len(words):
+                raise Invalid(f"must be one or more of {', '.join(self.choices)}",
+                              f"give e.g. {' '.join(self.choices)}")
+        return words
 
 
 @dataclasses.dataclass(frozen=True)

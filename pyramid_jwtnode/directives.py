@@ -23,6 +23,7 @@ from pyramid.interfaces import PHASE1_CONFIG, PHASE2_CONFIG
 from pyramid.registry import Registry
 from pyramid.security import NO_PERMISSION_REQUIRED
 
+from .csrf import csrf_header, install_storage_policy
 from .interfaces import IJWTNodes, IJWTPolicies
 from .node import JWTNode, build_node, get_jwt_node, register_node
 from .policy import JWTSecurityPolicy
@@ -39,6 +40,7 @@ from .settings import (
     security_policy_from_settings,
 )
 from .views import (
+    Delivery,
     JWKSView,
     MethodNotAllowedView,
     PayloadCallable,
@@ -128,14 +130,34 @@ def _route_view(
     intr = config.introspectable(f"jwt {kind} views", route_name, f"jwt {kind} view {pattern}",
                                  f"jwt {kind} view")
     intr["pattern"] = pattern
+    intr["path"] = _path(config, pattern)
     intr["jwt_configs"] = jwt_configs
     intr["request_method"] = method
     for name in jwt_configs:
         intr.relate("jwt configs", name)
     intr.relate("routes", route_name)
     registry = config.registry
-    config.action((f"jwt-{kind}-view", route_name), lambda: bind(registry), introspectables=(intr,))
-    config.action(("jwt-route-pattern", (config.route_prefix or "") + pattern))
+    # Bound after every order-0 registration (routes, views, their paths), before serving.
+    config.action((f"jwt-{kind}-view", route_name), lambda: bind(registry), introspectables=(intr,),
+                  order=_BIND)
+    config.action(("jwt-route-pattern", intr["path"]))
+
+
+#: The order of the actions that bind views and policies to their ready configs.
+_BIND = 1
+_REFRESH_PATHS = "pyramid_jwtnode.refresh_paths"
+
+
+def _path(config: Configurator, pattern: str) -> str:
+    """The path a route's pattern has under the configurator's route prefix (as add_route does)."""
+    prefix = config.route_prefix
+    return f"{prefix.rstrip('/')}/{pattern.lstrip('/')}" if prefix else pattern
+
+
+def _refresh_path(registry: Registry, name: str) -> str | None:
+    """The path of a config's refresh route (its refresh cookie's ``Path``), if it has one."""
+    paths: dict[str, str] = registry.get(_REFRESH_PATHS, {})
+    return paths.get(name)
 
 
 def _declare(config: Configurator, parsed: JWTConfig, clock: Callable[[], float]) -> None:
@@ -215,6 +237,14 @@ def declare_from_settings(config: Configurator) -> None:
 
     config.action(None, some_config_declared, order=PHASE2_CONFIG)
 
+    def cookie_csrf() -> None:
+        nodes = registry.queryUtility(IJWTNodes) or {}
+        if any(node.config.cookies for node in nodes.values()):
+            install_storage_policy(registry)
+
+    # After the app's (or Pyramid's default) CSRF storage policy is registered, at order 0.
+    config.action(("jwt-csrf-storage-policy",), cookie_csrf, order=_BIND)
+
 
 def add_jwt_token_view(
     config: Configurator,
@@ -246,7 +276,9 @@ def add_jwt_token_view(
     def bind(registry: Registry) -> None:
         node = _bound_node(registry, jwt_config, f"add_jwt_token_view({pattern!r})", issue=True)
         assert node.issuer is not None
-        view.bind(TokenView.issuing(node.issuer, node.revocation), node.config.body_limit)
+        view.bind((TokenView.issuing(node.issuer, node.revocation),
+                   Delivery.of(node.config, _refresh_path(registry, jwt_config))),
+                  node.config.body_limit)
 
     _route_view(config, "token", pattern, (jwt_config,), view, request_method, route_name, bind,
                 **view_options)
@@ -302,7 +334,7 @@ def _make_policy(config: Configurator, jwt_configs: tuple[str, ...], what: str) 
     def bind() -> None:
         nodes = [_bound_node(registry, name, what) for name in jwt_configs]
         try:
-            policy.bind(*nodes)
+            policy.bind(*nodes, refresh_paths=registry.get(_REFRESH_PATHS, {}))
         except IndistinguishableError as exc:
             raise ConfigurationError(f"{what}: {exc.problem}. Fix: {exc.fix}.") from None
         policies = registry.queryUtility(IJWTPolicies)
@@ -311,7 +343,7 @@ def _make_policy(config: Configurator, jwt_configs: tuple[str, ...], what: str) 
             registry.registerUtility(policies, IJWTPolicies)
         policies.append(policy)
 
-    config.action(("jwt-security-policy", jwt_configs), bind, introspectables=(intr,))
+    config.action(("jwt-security-policy", jwt_configs), bind, introspectables=(intr,), order=_BIND)
     add_claims_property(config)
     return policy
 
@@ -383,10 +415,14 @@ def add_jwt_refresh_view(
     """
     view = RefreshView(jwt_config, config.maybe_dotted(response) if response is not None else None,
                        config.maybe_dotted(refresh_payload) if refresh_payload is not None else None)
+    config.registry.setdefault(_REFRESH_PATHS, {})[jwt_config] = _path(config, pattern)
 
     def bind(registry: Registry) -> None:
-        view.bind(*_revocation_of(registry, jwt_config, f"add_jwt_refresh_view({pattern!r})",
-                                  refresh=True))
+        revocation, limit = _revocation_of(registry, jwt_config, f"add_jwt_refresh_view({pattern!r})",
+                                           refresh=True)
+        view.csrf_header = csrf_header(registry)
+        view.bind((revocation, Delivery.of(revocation.config, _refresh_path(registry, jwt_config))),
+                  limit)
 
     _route_view(config, "refresh", pattern, (jwt_config,), view, "POST", route_name, bind)
 

@@ -48,6 +48,7 @@ class IssuedToken:
     expires_in: int
     config: str
     refresh_token: str | None = None
+    refresh_expires_in: int | None = None
 
 
 class Issuer:
@@ -123,6 +124,8 @@ class Issuer:
         claims.update(self._fixed)
         if config.jti:
             claims["jti"] = self._new_jti()
+        if config.cookies:  # the value page script sends back in X-CSRF-Token (double submit)
+            claims["csrf"] = secrets.token_urlsafe(24)
         if extra:
             claims.update(extra)
         return claims
@@ -171,10 +174,11 @@ class Issuer:
         )
 
     def refresh_token(self, payload: Any, family: str, *, jti: str, expires_at: int,
-                      subject: str | None = None) -> str:
+                      subject: str | None = None, csrf: str | None = None) -> str:
         """A refresh token of ``family`` carrying the payload to issue again (``pld``), for this
         config's refresh endpoint only (``aud``: :func:`refresh_audience`), with the user id of
-        its access tokens as ``sub`` (so that revoking the subject reaches it)."""
+        its access tokens as ``sub`` (so that revoking the subject reaches it) and, for
+        cookie-borne tokens, the CSRF value of its access token."""
         now = int(self._clock())
         claims: dict[str, Any] = {"pld": payload, "fam": family, "iat": now, "exp": expires_at,
                                   "jti": jti, "aud": refresh_audience(self.config.name)}
@@ -182,6 +186,8 @@ class Issuer:
             claims["iss"] = self.config.issuer
         if subject is not None:
             claims["sub"] = subject
+        if csrf is not None:
+            claims["csrf"] = csrf
         return self.encode(claims, refresh=True)
 
     def new_jti(self) -> str:

@@ -29,9 +29,10 @@ REFRESH_TYP: Final = "rt+jwt"
 #: Claims the issuer sets from configuration; a payload may not carry them.
 REGISTERED_CLAIMS: Final = frozenset({"iat", "exp", "nbf", "iss", "aud", "jti"})
 
-#: Claims the add-on itself relies on: the registered ones, and a refresh family's id and
-#: payload. A payload may not carry them either, so it cannot join another login's family.
-RESERVED_CLAIMS: Final = REGISTERED_CLAIMS | frozenset({"fam", "pld"})
+#: Claims the add-on itself relies on: the registered ones, a refresh family's id and
+#: payload, and the CSRF value of cookie-borne tokens. A payload may not carry them either,
+#: so it cannot join another login's family or choose its own CSRF value.
+RESERVED_CLAIMS: Final = REGISTERED_CLAIMS | frozenset({"fam", "pld", "csrf"})
 
 
 

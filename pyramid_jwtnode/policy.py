@@ -32,7 +32,9 @@ from pyramid.request import Request
 from pyramid.response import Response
 
 from .claims import claim_at, userid_of
+from .cookies import TokenCookies
 from .exceptions import InvalidTokenError, KeySetUnavailableError, StoreUnavailableError
+from .issuer import IssuedToken
 from .params import RequestProblem, read_query
 from .responses import bearer_challenge, unavailable
 from .selection import Candidate, ConfigChooser
@@ -79,14 +81,24 @@ class _Guard:
     principals_path: tuple[str, ...] | None
     identity: IdentityCallable | None
     query_token: bool
+    header: bool = True
+    cookies: TokenCookies | None = None
+    issue: Callable[[Any], IssuedToken] | None = None
+    claims_key: str | None = None
 
     @classmethod
-    def of(cls, node: JWTNode) -> _Guard:
+    def of(cls, node: JWTNode, refresh_path: str | None = None) -> _Guard:
         c = node.config
+        issue: Callable[[Any], IssuedToken] | None = None
+        if node.revocation is not None and node.revocation.refresh_verifier is not None:
+            issue = node.revocation.issue_pair
+        elif node.issuer is not None:
+            issue = node.issuer.issue
         return cls(node.verifier, node.revocation, c.name, c.realm or c.name,
                    tuple(c.userid_claim.split(".")),
                    tuple(c.principals_claim.split(".")) if c.principals_claim else None,
-                   c.identity, c.query_token)
+                   c.identity, c.query_token, "header" in c.token_location,
+                   TokenCookies.of(c, refresh_path) if c.cookies else None, issue, c.claims_key)
 
     def candidate(self, node: JWTNode) -> Candidate[_Guard]:
         keys = node.keys
@@ -110,10 +122,10 @@ class BearerResult:
     result, which is the only one that authenticates.
     """
 
-    __slots__ = ("state", "claims", "reason", "identity", "userid", "config", "_guard")
+    __slots__ = ("state", "claims", "reason", "identity", "userid", "config", "source", "_guard")
 
     def __init__(self, state: str, claims: dict[str, Any] | None = None, reason: str | None = None,
-                 guard: _Guard | None = None) -> None:
+                 guard: _Guard | None = None, source: str | None = None) -> None:
         self.state = state
         self.claims = claims
         self.reason = reason
@@ -121,6 +133,8 @@ class BearerResult:
         self.userid: str | None = None
         self._guard = guard
         self.config = guard.name if guard is not None else None
+        #: where the token came from: "header", "query" or "cookie"
+        self.source = source
 
 
 @dataclasses.dataclass(frozen=True)
@@ -130,6 +144,7 @@ class _Bound:
     guards: tuple[_Guard, ...]
     chooser: ConfigChooser[_Guard]
     query: bool  # any config reads the access_token query parameter
+    cookie_guards: tuple[_Guard, ...] = ()  # the configs whose tokens travel in cookies
 
 
 class JWTSecurityPolicy:
@@ -187,12 +202,14 @@ class JWTSecurityPolicy:
         policy.bind(*nodes)
         return policy
 
-    def bind(self, *nodes: JWTNode) -> None:
-        """Take the verifiers and settings of ``nodes`` (done at commit by the directives)."""
-        guards = tuple(_Guard.of(node) for node in nodes)
+    def bind(self, *nodes: JWTNode, refresh_paths: dict[str, str] | None = None) -> None:
+        """Take the verifiers and settings of ``nodes`` (done at commit by the directives);
+        ``refresh_paths`` names each cookie config's refresh route (its refresh cookie's path)."""
+        guards = tuple(_Guard.of(node, (refresh_paths or {}).get(node.name)) for node in nodes)
         chooser = ConfigChooser([g.candidate(n) for g, n in zip(guards, nodes, strict=True)])
         self.name, self.configs = guards[0].name, tuple(g.name for g in guards)
-        self._bound = _Bound(guards, chooser, any(g.query_token for g in guards))
+        self._bound = _Bound(guards, chooser, any(g.query_token for g in guards),
+                             tuple(g for g in guards if g.cookies is not None))
 
     @property
     def bound(self) -> _Bound:
@@ -217,33 +234,42 @@ class JWTSecurityPolicy:
 
     # -- reading and verifying the credentials -----------------------------------
 
-    def _token(self, request: Request) -> tuple[str, str | None, bool]:
-        """(state, token or reason, from the query?): ABSENT, MALFORMED with a reason, or
-        VALID with the token."""
+    def _token(self, request: Request) -> tuple[str, str | None, str | None]:
+        """(state, token or reason, source): ABSENT, MALFORMED with a reason, or VALID with the
+        token and where it came from ("header", "query"; a cookie is read by the caller)."""
         token = None
         header = request.environ.get("HTTP_AUTHORIZATION")
         if header is not None:
             words = header.split()
             if words and words[0].lower() == "bearer":
                 if len(words) == 1:
-                    return MALFORMED, "empty_token", False
+                    return MALFORMED, "empty_token", None
                 if len(words) > 2 or "," in words[1]:
-                    return MALFORMED, "several_tokens", False
+                    return MALFORMED, "several_tokens", None
                 token = words[1]
         if self.bound.query and "access_token=" in request.environ.get("QUERY_STRING", ""):
             try:
                 values = read_query(request).getall("access_token")
             except RequestProblem:
-                return MALFORMED, "malformed_query", False
+                return MALFORMED, "malformed_query", None
             if values:  # else "access_token=" was part of another parameter
                 if token is not None or len(values) > 1:
-                    return MALFORMED, "several_tokens", False
+                    return MALFORMED, "several_tokens", None
                 if not values[0]:
-                    return MALFORMED, "empty_token", False
-                return VALID, values[0], True
+                    return MALFORMED, "empty_token", None
+                return VALID, values[0], "query"
         if token is None:
-            return ABSENT, None, False
-        return VALID, token, False
+            return ABSENT, None, None
+        return VALID, token, "header"
+
+    def _cookie(self, request: Request) -> tuple[_Guard, str] | None:
+        """The first cookie config whose access cookie the request carries, with the token."""
+        for guard in self.bound.cookie_guards:
+            assert guard.cookies is not None
+            token = guard.cookies.read(request, "access")
+            if token is not None:
+                return guard, token
+        return None
 
     def authenticate(self, request: Request) -> BearerResult:
         """Verify the request's bearer token once and remember the outcome on the request."""
@@ -256,20 +282,31 @@ class JWTSecurityPolicy:
 
     def _authenticate(self, request: Request) -> BearerResult:
         bound = self.bound
-        state, value, from_query = self._token(request)
+        state, value, source = self._token(request)
         name = bound.guards[0].name
+        forced: _Guard | None = None
+        if state == ABSENT and bound.cookie_guards:
+            found = self._cookie(request)  # no Authorization header: a cookie may carry one
+            if found is not None:
+                (forced, value), state, source = found, VALID, "cookie"
         if state == ABSENT:
             return BearerResult(ABSENT)
         if state == MALFORMED:
             log.info("jwt config %s: authorization refused (%s)", name, value)
             return BearerResult(MALFORMED, reason=value)
         assert value is not None
-        guard: _Guard | None = None
+        guard: _Guard | None = forced
         try:
-            candidate, claims = bound.chooser.verify(value)
-            guard = candidate.value
-            if from_query and not guard.query_token:
+            if forced is not None:  # the cookie's name says whose token it is
+                claims = forced.verifier.verify(value)
+            else:
+                candidate, claims = bound.chooser.verify(value)
+                guard = candidate.value
+            assert guard is not None
+            if source == "query" and not guard.query_token:
                 raise InvalidTokenError("query_token_not_allowed")
+            if source == "header" and not guard.header:
+                raise InvalidTokenError("header_not_allowed")
             if guard.revocation is not None:
                 guard.revocation.check(claims)
         except InvalidTokenError as exc:
@@ -282,16 +319,17 @@ class JWTSecurityPolicy:
         except KeySetUnavailableError:
             log.error("jwt config %s: key set unavailable, request refused (key_set_unavailable)", name)
             return BearerResult(UNAVAILABLE, reason="key_set_unavailable")
+        assert guard is not None
         userid = userid_of(claims, guard.userid_path)
         if userid is None:
             # A token that names nobody authenticates nobody (its claims stay readable).
             log.info("jwt config %s: bearer token refused (no_userid)", guard.name)
-            return BearerResult(INVALID, claims, "no_userid", guard)
+            return BearerResult(INVALID, claims, "no_userid", guard, source)
         identity = claims if guard.identity is None else guard.identity(request, claims)
         if identity is None:
             log.info("jwt config %s: bearer token refused (identity_refused)", guard.name)
-            return BearerResult(INVALID, claims, "identity_refused", guard)
-        result = BearerResult(VALID, claims, guard=guard)
+            return BearerResult(INVALID, claims, "identity_refused", guard, source)
+        result = BearerResult(VALID, claims, guard=guard, source=source)
         result.identity, result.userid = identity, userid
         return result
 
@@ -359,14 +397,44 @@ class JWTSecurityPolicy:
         return True
 
     def remember(self, request: Request, userid: Any, **kw: Any) -> Sequence[tuple[str, str]]:
-        """Bearer tokens are not remembered by headers: issue one with a token view."""
-        return []
+        """Log ``userid`` in: the ``Set-Cookie`` headers of a fresh token (with its refresh token
+        and CSRF cookie) for a config whose tokens travel in cookies.
+
+        The payload is ``{<userid_claim>: userid, **kw}`` (nested under ``claims_key`` as the
+        config says); ``jwt_config=name`` picks the config (default: the first listed cookie
+        config). Bearer-only configs remember nothing by headers: ``[]``, as before.
+        """
+        name = kw.pop("jwt_config", None)
+        guards = [g for g in self.bound.cookie_guards if name is None or g.name == name]
+        if not guards:
+            if name is not None and all(g.name != name for g in self.bound.guards):
+                raise LookupError(f"jwt config {name!r} is not one of this policy's: {self.configs}")
+            return []
+        guard = guards[0]
+        assert guard.cookies is not None
+        if guard.issue is None:
+            raise LookupError(f"jwt config {guard.name!r} cannot issue tokens: it has no signing key")
+        issued = guard.issue(_payload_for(guard, str(userid), kw))
+        return guard.cookies.deliver(issued)
 
     def forget(self, request: Request, **kw: Any) -> Sequence[tuple[str, str]]:
         """Log out: revoke the presented token and its refresh family when the config keeps a
-        revocation store (:meth:`revoke`); a bearer client then drops its token."""
+        revocation store (:meth:`revoke`), and for cookie configs return the headers that clear
+        the cookies (a bearer client drops its token itself)."""
+        guard = self.authenticate(request)._guard
         self.revoke(request)
-        return []
+        if guard is not None and guard.cookies is not None:
+            return guard.cookies.clear()
+        return [header for g in self.bound.cookie_guards if g.cookies for header in g.cookies.clear()]
+
+    def csrf_value(self, request: Request) -> str | None:
+        """The CSRF value a state-changing request must carry, when a cookie authenticated it
+        (the token's ``csrf`` claim); ``None`` when no cookie did (nothing to check)."""
+        result = self.authenticate(request)
+        if result.source != "cookie" or result.claims is None:
+            return None
+        value = result.claims.get("csrf")
+        return value if isinstance(value, str) else ""
 
     # -- RFC 6750 answers --------------------------------------------------------------
 
@@ -379,6 +447,22 @@ class JWTSecurityPolicy:
         if state == UNAVAILABLE:
             return unavailable()
         return bearer_challenge(self.realm, _ERRORS[state])
+
+
+def _payload_for(guard: _Guard, userid: str, claims: dict[str, Any]) -> Any:
+    """The payload whose token names ``userid`` at the config's ``userid_claim``."""
+    path = list(guard.userid_path)
+    if guard.claims_key is not None:
+        if path[0] != guard.claims_key or len(path) < 2:
+            raise ValueError(f"jwt config {guard.name!r}: userid_claim {'.'.join(path)!r} lies outside "
+                             f"claims_key {guard.claims_key!r}, so remember() cannot place the userid")
+        path = path[1:]
+    payload: dict[str, Any] = dict(claims)
+    node = payload
+    for part in path[:-1]:
+        node = node.setdefault(part, {})
+    node[path[-1]] = userid
+    return payload
 
 
 def _as_principals(value: Any) -> Iterable[str]:

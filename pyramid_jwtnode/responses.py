@@ -26,6 +26,7 @@ __all__ = [
     "bearer_challenge",
     "request_problem",
     "method_not_allowed",
+    "csrf_refused",
 ]
 
 #: RFC 6749 §5.1: token responses (and errors) must not be cached.
@@ -120,4 +121,14 @@ def method_not_allowed(allowed: str) -> Response:
     return json_response(
         {"error": "invalid_request", "error_description": f"This endpoint answers {allowed} only."},
         status=405, headers={"Allow": allowed},
+    )
+
+
+def csrf_refused(header: str = "X-CSRF-Token") -> Response:
+    """403 for a state-changing request a cookie authenticated without the token's CSRF value."""
+    return json_response(
+        {"error": "invalid_csrf_token",
+         "error_description": f"A state-changing request authenticated by a cookie must carry the "
+                              f"token's CSRF value (the CSRF cookie) in the {header} header."},
+        status=403,
     )

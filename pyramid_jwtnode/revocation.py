@@ -156,8 +156,10 @@ class Revocation:
         access = issuer.issue(payload, extra={"fam": family})
         expires_at = min(int(access.claims["iat"]) + self.config.refresh_expires_in, family_ends)
         refresh = issuer.refresh_token(payload, family, jti=jti, expires_at=expires_at,
-                                       subject=userid_of(dict(access.claims), self._userid_path))
-        return dataclasses.replace(access, refresh_token=refresh)
+                                       subject=userid_of(dict(access.claims), self._userid_path),
+                                       csrf=access.claims.get("csrf"))
+        return dataclasses.replace(access, refresh_token=refresh,
+                                   refresh_expires_in=expires_at - int(access.claims["iat"]))
 
     def refresh(self, refresh_token: str, review: Review | None = None) -> IssuedToken:
         """Rotate: a new pair for the family's current refresh token.

@@ -109,6 +109,8 @@ _CLAIM_PATH: Final = Text(r"[A-Za-z_][A-Za-z0-9_:-]*(\.[A-Za-z_][A-Za-z0-9_:-]*)
                           "must be a claim name, or a dotted path into nested claims",
                           "give e.g. sub, roles or data.email")
 _SECONDS: Final = Number(1, fix="give a positive number of seconds, e.g. 3600")
+_COOKIE_NAME: Final = Text(r"[A-Za-z0-9!#$%&'*+.^_`|~-]{1,64}", "must be a cookie name (a token: letters, "
+                           "digits and !#$%&'*+.^_`|~-)", "give e.g. api_access")
 _CALLABLE: Final = Dotted()
 
 
@@ -289,6 +291,32 @@ class JWTConfig:
     query_token: bool = _setting(
         Flag(), "Also read the token from the `access_token` query parameter (RFC 6750 §2.3; it "
         "ends up in logs and history, so it is off unless you need it).", False)
+    token_location: tuple[str, ...] = _setting(
+        Words(choices=("header", "cookie")),
+        "Where clients carry tokens: `header` (`Authorization: Bearer`), `cookie` (HttpOnly "
+        "cookies set by the token and refresh views, for browsers; state-changing requests "
+        "they authenticate need the token's CSRF value in `X-CSRF-Token`), or both "
+        "(`header cookie`: a request carrying both is decided by the header).", ("header",))
+    access_cookie: str | None = _setting(
+        _COOKIE_NAME, "Name of the access-token cookie (HttpOnly); default `<config>_access`.", None)
+    refresh_cookie: str | None = _setting(
+        _COOKIE_NAME, "Name of the refresh-token cookie (HttpOnly, `Path` the refresh route); "
+        "default `<config>_refresh`.", None)
+    csrf_cookie: str | None = _setting(
+        _COOKIE_NAME, "Name of the cookie page script reads the CSRF value from (not HttpOnly); "
+        "default `<config>_csrf`.", None)
+    cookie_secure: bool = _setting(
+        Flag(), "`Secure` on the cookies (sent over HTTPS only). Turn it off only for plain-HTTP "
+        "development.", True)
+    cookie_samesite: str = _setting(
+        Choice(("Lax", "Strict", "None"), "give Lax, Strict or None", "SameSite value"),
+        "`SameSite` of the cookies: `Lax`, `Strict`, or `None` (cross-site; needs "
+        "`cookie_secure`).", "Lax")
+    cookie_domain: str | None = _setting(
+        Text(r"\.?[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*", "must be a host name", "give e.g. example.com"),
+        "`Domain` of the cookies; unset (the default) keeps them to the host that set them.", None)
+    cookie_path: str = _setting(
+        _ROUTE, "`Path` of the access and CSRF cookies.", "/")
 
     @property
     def hmac(self) -> bool:
@@ -304,6 +332,16 @@ class JWTConfig:
     def remote(self) -> bool:
         """True when the keys come from a remote JWK Set (``jwks_url`` or ``discovery_url``)."""
         return self.jwks_url is not None or self.discovery_url is not None
+
+    @property
+    def cookies(self) -> bool:
+        """True when tokens travel in cookies (``token_location`` holds ``cookie``)."""
+        return "cookie" in self.token_location
+
+    def cookie_name(self, kind: str) -> str:
+        """The name of the ``access``, ``refresh`` or ``csrf`` cookie."""
+        configured: str | None = getattr(self, f"{kind}_cookie")
+        return configured or f"{self.name}_{kind}"
 
     @property
     def body_limit(self) -> int:
@@ -414,6 +452,12 @@ def _refresh_only(key: str) -> Rule:
                 "is set but refresh_expires_in is not", "set {p}refresh_expires_in, or remove it")
 
 
+def _cookies_only(key: str) -> Rule:
+    return Rule(key, lambda c: key_given(c, key) and not c.cookies,
+                "is set but token_location has no cookie", "set {p}token_location = cookie (or "
+                "header cookie), or remove it")
+
+
 def _remote_only(key: str) -> Rule:
     return Rule(key, lambda c: key_given(c, key) and not c.remote,
                 "is set but neither jwks_url nor discovery_url is", "remove it, or set {p}jwks_url")
@@ -477,6 +521,16 @@ RULES: Final[tuple[Rule, ...]] = (
     _needs("refresh_expires_in", "revocation_store", _STORE_HINT),
     _needs("refresh_route", "refresh_expires_in"),
     *map(_refresh_only, ("refresh_max_age", "refresh_payload", "refresh_reuse_interval")),
+    *map(_cookies_only, ("access_cookie", "refresh_cookie", "csrf_cookie", "cookie_secure",
+                         "cookie_samesite", "cookie_domain", "cookie_path")),
+    Rule("cookie_samesite", lambda c: c.cookie_samesite == "None" and not c.cookie_secure,
+         "is None but cookie_secure is off: browsers refuse such cookies",
+         "keep cookie_secure on (HTTPS), or use Lax"),
+    Rule("token_location", lambda c: not c.token_location,
+         "names no location", "give header, cookie, or both"),
+    Rule("access_cookie", lambda c: c.cookies and len({c.cookie_name(k) for k in
+                                                       ("access", "refresh", "csrf")}) < 3,
+         "names the same cookie as refresh_cookie or csrf_cookie", "give each cookie its own name"),
     Rule("store_prefix", lambda c: key_given(c, "store_prefix") and not _set(c, "revocation_store"),
          "is set but revocation_store is not", "set {p}revocation_store, or remove store_prefix"),
     Rule("refresh_expires_in", lambda c: _set(c, "refresh_expires_in") and not c.can_issue,

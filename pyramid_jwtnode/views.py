@@ -16,6 +16,8 @@ anything, the request's shape is checked (:mod:`.params`): a body over the confi
 
 from __future__ import annotations
 
+import dataclasses
+import hmac
 import json
 import logging
 import traceback
@@ -26,11 +28,13 @@ from pyramid.httpexceptions import HTTPException
 from pyramid.request import Request
 from pyramid.response import Response
 
-from .exceptions import GrantError, IssueError, StoreUnavailableError
+from .cookies import TokenCookies
+from .exceptions import GrantError, InvalidTokenError, IssueError, StoreUnavailableError
 from .issuer import IssuedToken, Issuer
 from .params import RequestProblem, check_body, read_form, read_query
 from .responses import (
     NO_STORE,
+    csrf_refused,
     json_response,
     method_not_allowed,
     oauth_error,
@@ -39,6 +43,7 @@ from .responses import (
     unavailable,
 )
 from .revocation import Revocation
+from .settings import JWTConfig
 
 __all__ = ["TokenView", "MethodNotAllowedView", "JWKSView", "VerifyView", "RefreshView",
            "RevocationView", "PayloadCallable", "ResponseCallable", "RefreshPayloadCallable",
@@ -64,6 +69,31 @@ def _where(exc: BaseException) -> str:
         return type(exc).__name__
     last = frames[-1]
     return f"{type(exc).__name__} at {last.filename}:{last.lineno} in {last.name}"
+
+
+@dataclasses.dataclass(frozen=True)
+class Delivery:
+    """How issued tokens reach the client: in the JSON body, in cookies, or both
+    (``token_location``). With cookies only, the body carries no token: page script never
+    holds one."""
+
+    cookies: TokenCookies | None = None
+    in_body: bool = True
+
+    @classmethod
+    def of(cls, config: JWTConfig, refresh_path: str | None) -> Delivery:
+        cookies = TokenCookies.of(config, refresh_path) if config.cookies else None
+        return cls(cookies, "header" in config.token_location)
+
+    def respond(self, request: Request, issued: IssuedToken, shape: ResponseCallable) -> Response:
+        body = dict(shape(request, issued))
+        if not self.in_body:
+            for key in ("access_token", "refresh_token"):
+                body.pop(key, None)
+        response = json_response(body)
+        if self.cookies is not None:
+            response.headerlist.extend(self.cookies.deliver(issued))
+        return response
 
 
 class _Bound(Generic[T]):
@@ -103,7 +133,10 @@ class _Bound(Generic[T]):
         return values[0] if len(values) == 1 and values[0] else None
 
 
-class TokenView(_Bound[Callable[[Any], IssuedToken]]):
+Issuing = tuple[Callable[[Any], IssuedToken], Delivery]
+
+
+class TokenView(_Bound[Issuing]):
     """Calls the payload callable, signs its result, answers with the token.
 
     The payload callable finds ``request.POST`` (a POST route) or ``request.GET``
@@ -127,7 +160,8 @@ class TokenView(_Bound[Callable[[Any], IssuedToken]]):
             return revocation.issue_pair
         return issuer.issue
 
-    def respond(self, request: Request, issue: Callable[[Any], IssuedToken]) -> Response:
+    def respond(self, request: Request, state: Issuing) -> Response:
+        issue, delivery = state
         read_query(request)
         if request.method == "POST":
             read_form(request, self.max_body_bytes)
@@ -152,7 +186,7 @@ class TokenView(_Bound[Callable[[Any], IssuedToken]]):
             log.error("jwt config %s: revocation store unreachable (store_unavailable)", self.jwt_config)
             return unavailable()
         try:
-            return json_response(self.response(request, issued))
+            return delivery.respond(request, issued, self.response)
         except HTTPException:
             raise
         except Exception as exc:  # the host's response callable, or a body JSON cannot carry
@@ -218,19 +252,27 @@ class VerifyView(_Bound[Challenger]):
 RefreshPayloadCallable = Callable[[Request, Any], Any]
 
 
-class RefreshView(_Bound[Revocation]):
+class _ReviewFailed(Exception):
+    """The host's refresh_payload callable raised something else than an HTTPException."""
+
+
+class RefreshView(_Bound[tuple[Revocation, Delivery]]):
     """RFC 6749 §6: ``grant_type=refresh_token&refresh_token=...`` for a new token pair.
 
     With a ``refresh_payload`` callable, the user is checked again at every refresh: it
     returns the payload of the new pair, or ``None`` (or raises an HTTPException) to refuse,
-    which ends the family with ``invalid_grant``.
+    which ends the family with ``invalid_grant``. For a config whose tokens travel in cookies,
+    the refresh token may come from its cookie instead of the form: the request is then
+    authenticated by a cookie, so it must carry the token's CSRF value in ``X-CSRF-Token``.
     """
 
     def __init__(self, jwt_config: str, response: ResponseCallable | None = None,
-                 refresh_payload: RefreshPayloadCallable | None = None) -> None:
+                 refresh_payload: RefreshPayloadCallable | None = None,
+                 csrf_header: str = "X-CSRF-Token") -> None:
         super().__init__(jwt_config)
         self.response = response or token_body
         self.refresh_payload = refresh_payload
+        self.csrf_header = csrf_header
 
     def _review(self, request: Request) -> Callable[[Any], Any] | None:
         check = self.refresh_payload
@@ -242,11 +284,33 @@ class RefreshView(_Bound[Revocation]):
                 return check(request, payload)
             except HTTPException:
                 return None  # a refusal like any other: invalid_grant, and the family ends
+            except Exception as exc:  # the host's callable failed: its bug, logged, a 500
+                log.error("jwt config %s: refresh_payload raised (refresh_payload_error): %s",
+                          self.jwt_config, _where(exc))
+                raise _ReviewFailed from None
         return review
 
-    def respond(self, request: Request, revocation: Revocation) -> Response:
+    def _csrf_ok(self, request: Request, revocation: Revocation, token: str) -> bool:
+        """A refresh token from a cookie: the header must carry the token's CSRF value."""
+        assert revocation.refresh_verifier is not None
+        try:
+            expected = revocation.refresh_verifier.verify(token).get("csrf")
+        except InvalidTokenError:
+            return True  # refused just below as invalid_grant, whatever the header says
+        supplied = request.headers.get(self.csrf_header, "")
+        return isinstance(expected, str) and bool(expected) and hmac.compare_digest(
+            expected.encode(), supplied.encode("utf-8", "backslashreplace"))
+
+    def respond(self, request: Request, state: tuple[Revocation, Delivery]) -> Response:
+        revocation, delivery = state
         grant_type = self.form_param(request, "grant_type")
         token = self.form_param(request, "refresh_token")
+        if token is None and delivery.cookies is not None and not read_form(
+                request, self.max_body_bytes).getall("refresh_token"):
+            token = delivery.cookies.read(request, "refresh")
+            if token is not None and not self._csrf_ok(request, revocation, token):
+                log.info("jwt config %s: refresh refused (csrf)", self.jwt_config)
+                return csrf_refused(self.csrf_header)
         if grant_type is None or token is None:
             return oauth_error("invalid_request")
         if grant_type != "refresh_token":
@@ -259,11 +323,9 @@ class RefreshView(_Bound[Revocation]):
         except StoreUnavailableError:
             log.error("jwt config %s: revocation store unreachable (store_unavailable)", self.jwt_config)
             return unavailable()
-        except Exception as exc:  # the host's refresh_payload callable failed: its bug, logged
-            log.error("jwt config %s: refresh_payload raised (refresh_payload_error): %s",
-                      self.jwt_config, _where(exc))
+        except _ReviewFailed:
             return oauth_error("server_error")
-        return json_response(self.response(request, issued))
+        return delivery.respond(request, issued, self.response)
 
 
 class RevocationView(_Bound[Revocation]):

@@ -40,8 +40,9 @@ def test_configs_lists_without_secrets() -> None:
 
 def test_configs_json() -> None:
     code, out, _ = run("configs", TESTING_INI, "--json")
-    (config,) = json.loads(out)
+    config, demo = json.loads(out)  # in the order jwt.configs lists them
     assert config["name"] == "igniteadmin" and config["claims_key"] == "data"
+    assert demo["name"] == "browser" and demo["token_location"] == ["cookie"]
     assert DEV_SECRET not in out
 
 

@@ -26,8 +26,7 @@ PACKAGE = Path(pyramid_jwtnode.__file__).parent
 LAYERS = [
     "exceptions", "interfaces", "algorithms", "limits", "claims", "converters", "settings", "jwks", "keys",
     "keygen", "stores", "issuer", "verifier", "selection", "revocation", "node", "params", "responses",
-    "views",
-    "policy", "request", "directives", "__init__",
+    "cookies", "views", "policy", "request", "csrf", "directives", "__init__",
 ]
 #: Tools beside the wiring: they use the plain objects and the registry, never the directives.
 TOOLS = {"cli", "flow", "jsliteral", "testing", "pytest_plugin"}
