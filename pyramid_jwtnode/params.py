@@ -89,13 +89,10 @@ def read_form(request: Request, max_bytes: int) -> Any:
     kind, charset = _media_type(request)
     if charset is not None and charset not in _UTF8:
         raise RequestProblem("charset")
-    if not body:
-        request.environ[_CHECKED] = True
-        return request.POST
-    if kind not in FORM_TYPES:
+    if body and kind not in FORM_TYPES:
         raise RequestProblem("json" if kind == "application/json" or kind.endswith("+json")
                              else "content_type")
-    try:
+    try:  # even an empty body is parsed: WebOb refuses an empty multipart body
         form = request.POST
         fields = list(form.items())
     except Exception:  # noqa: BLE001 - WebOb and cgi raise many types on malformed bytes;
