@@ -21,7 +21,7 @@ from pyramid.request import Request
 
 
 def main(global_config: dict[str, str], **settings: str) -> Any:
-    """The WSGI app ``pserve`` serves (``use = egg:pyramid_jwtnode#example``)."""
+    """The WSGI app ``pserve`` serves (``use = call:example_app:main``)."""
     with Configurator(settings=settings, root_factory=Root) as config:
         config.include("pyramid_jwtnode")
         config.add_route("offices", "/jwt/offices")

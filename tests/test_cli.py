@@ -106,7 +106,7 @@ def test_bad_input_exits_2(argv: list[str], stdin: str, message: str) -> None:
 
 def write_ini(tmp_path: Path, lines: str) -> str:
     path = tmp_path / "app.ini"
-    path.write_text("[app:main]\nuse = egg:pyramid_jwtnode#example\n" + lines)
+    path.write_text("[app:main]\nuse = call:example_app:main\n" + lines)
     return str(path)
 
 

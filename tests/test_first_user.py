@@ -213,7 +213,7 @@ def test_pjwt_verify_with_options_between_positionals() -> None:
 
 def several(tmp_path: Path) -> str:
     path = tmp_path / "app.ini"
-    path.write_text("[app:main]\nuse = egg:pyramid_jwtnode#example\njwt.configs = a b\n"
+    path.write_text("[app:main]\nuse = call:example_app:main\njwt.configs = a b\n"
                     "jwt.security_policy = b\n" + "".join(
                         f"jwt.{n}.algorithm = HS256\njwt.{n}.expires_in = 60\njwt.{n}.secret = {n * 40}\n"
                         for n in "ab"))
@@ -251,7 +251,7 @@ def test_pjwt_keygen_prints_paths_as_the_ini_file_writes_them(tmp_path: Path,
 
 def test_pjwt_start_up_errors_are_one_line(tmp_path: Path) -> None:
     path = tmp_path / "bad.ini"
-    path.write_text("[app:main]\nuse = egg:pyramid_jwtnode#example\njwt.configs = a\n"
+    path.write_text("[app:main]\nuse = call:example_app:main\njwt.configs = a\n"
                     "jwt.a.algorithm = HS256\njwt.a.expires_in = 60\njwt.a.secret_file = /nonexistent/k\n")
     code, _, err = run("configs", str(path))
     assert code == 2

@@ -441,7 +441,7 @@ def test_discovery_issuer_must_equal_the_configured_one(idp: DocumentServer, idp
 
 def test_pjwt_shows_and_verifies_with_a_remote_config(tmp_path: Path, idp: DocumentServer, idp_key: Any) -> None:
     ini = tmp_path / "app.ini"
-    ini.write_text("[app:main]\nuse = egg:pyramid_jwtnode#example\n" + "".join(
+    ini.write_text("[app:main]\nuse = call:example_app:main\n" + "".join(
         f"{k} = {v}\n" for k, v in {**REMOTE, "jwt.idp.jwks_url": idp.url("/jwks")}.items()))
     out, err = io.StringIO(), io.StringIO()
     assert pjwt(["configs", str(ini)], stdout=out, stderr=err) == 0, err.getvalue()
@@ -471,7 +471,7 @@ class IssuingService:
     def start(self, key: Path, kid: str, previous: str = "") -> None:
         ini = self.tmp / f"issuer-{kid}.ini"
         ini.write_text(f"""[app:main]
-use = egg:pyramid_jwtnode#example
+use = call:example_app:main
 jwt.configs = svc
 jwt.svc.algorithm = RS256
 jwt.svc.expires_in = 600

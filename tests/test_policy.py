@@ -215,11 +215,13 @@ def test_verify_route_is_the_recipes_validate_mode() -> None:
 
 
 @pytest.fixture
-def composed_app() -> TestApp:
-    """The README's block "Composing with another policy", run as it is."""
+def composed_app(monkeypatch: pytest.MonkeyPatch) -> TestApp:
+    """The docs' example "Composing with another policy" (docs/examples/composed_policy.py)."""
+    from pathlib import Path
+
     from pyramid.security import remember
 
-    from .test_readme import marked_blocks
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parent.parent / "docs" / "examples"))
 
     def login(request: Any) -> Any:
         remember(request, "html-user")
@@ -228,7 +230,7 @@ def composed_app() -> TestApp:
     with Configurator(settings=INI, root_factory=Root) as config:
         config.include("pyramid_jwtnode")
         config.set_session_factory(SignedCookieSessionFactory("s" * 40))
-        exec(marked_blocks()["test_readme_composing_with_another_policy"], {"config": config})
+        config.include("composed_policy")
         for name, path in (("api", "/api/data"), ("page", "/page")):
             config.add_route(name, path)
             config.add_view(lambda r: {"user": r.authenticated_userid}, route_name=name,
@@ -238,11 +240,6 @@ def composed_app() -> TestApp:
     app = TestApp(config.make_wsgi_app())
     app.token = get_jwt_node(config.registry).issuer.issue({"sub": "api-user"}).token  # type: ignore[attr-defined]
     return app
-
-
-def test_readme_composing_with_another_policy(composed_app: TestApp) -> None:
-    test_composed_policy_bearer_side(composed_app)
-    test_composed_policy_session_side(composed_app)
 
 
 def test_composed_policy_bearer_side(composed_app: TestApp) -> None:

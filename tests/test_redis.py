@@ -93,7 +93,7 @@ def test_two_processes_share_revocations(redis_server: RedisServer, tmp_path: Pa
     """A token revoked through one waitress process is refused by the other."""
     ini = tmp_path / "app.ini"
     ini.write_text(f"""[app:main]
-use = egg:pyramid_jwtnode#example
+use = call:example_app:main
 jwt.configs = igniteadmin
 jwt.security_policy = igniteadmin
 jwt.igniteadmin.algorithm = HS256

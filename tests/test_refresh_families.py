@@ -501,7 +501,7 @@ def test_pjwt_revoke_a_subject_and_a_token(tmp_path: Path, redis_url: str) -> No
 
 def test_pjwt_revoke_needs_a_store(tmp_path: Path) -> None:
     ini = tmp_path / "app.ini"
-    ini.write_text("[app:main]\nuse = egg:pyramid_jwtnode#example\njwt.configs = a\njwt.a.algorithm = HS256\n"
+    ini.write_text("[app:main]\nuse = call:example_app:main\njwt.configs = a\njwt.a.algorithm = HS256\n"
                    f"jwt.a.secret = {HS256_SECRET}\njwt.a.expires_in = 60\n")
     code, _, err = run("revoke", str(ini), "--sub", "alice")
     assert code == 2 and "revocation_store" in err
