@@ -350,12 +350,17 @@ def _mem() -> int:
     return 0
 
 
+def machine_line(m: dict[str, Any], cores: str = "cores") -> str:
+    """The results' "Machine:" line, from a machine() record."""
+    return (f"Machine: {m['cpu']}, {m['cores']} {cores}, {m['memory_kib'] // 1024} MiB, {m['platform']}, "
+            f"Python {m['python']}; " + ", ".join(f"{k} {v}" for k, v in m["versions"].items()) + ".  ")
+
+
 def render(r: dict[str, Any]) -> str:
     m = r["machine"]
     lines = [
         f"# Token route benchmark {r['date']}", "",
-        f"Machine: {m['cpu']}, {m['cores']} cores, {m['memory_kib'] // 1024} MiB, {m['platform']}, "
-        f"Python {m['python']}; " + ", ".join(f"{k} {v}" for k, v in m["versions"].items()) + ".  ",
+        machine_line(m),
         f"Load: {r['load']}; the load generator shares the machine's 2 cores with the server.", "",
         f"Python servers: {r['python_servers']}. Pinning: {r['pinning']}.", "",
         "| target | req/s | p50 ms | p99 ms | server CPU (cores) | server RSS MiB | server PSS MiB |",

@@ -5,8 +5,9 @@
     python bench/serve.py example - PORT        (example_app/testing.ini, as pserve would)
 
 With ``--processes N`` the listening socket is bound once and N forked waitress
-processes accept on it; ``--pin`` pins process i to CPU i. One pinned process per
-core is the one-machine deployment the README documents.
+processes accept on it; ``--pin`` pins process i to CPU i. This is a benchmark
+harness for ``compare.py``, not a way to deploy: production runs gunicorn
+(``example_app/gunicorn.conf.py``, measured by ``deploy.py``).
 """
 
 from __future__ import annotations

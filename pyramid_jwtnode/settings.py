@@ -141,7 +141,9 @@ class JWTConfig:
         Choice(ALGORITHMS, f"set one of {', '.join(ALGORITHMS)}", "algorithm"),
         "Signing algorithm: HS256/384/512, RS256/384/512, PS256/384/512, ES256/384/512 or "
         "EdDSA. Tokens are only ever verified with this one.")
-    expires_in: int = _setting(_SECONDS, "Token lifetime in seconds; `exp = iat + expires_in`.")
+    expires_in: int = _setting(_SECONDS, "Token lifetime in seconds; `exp = iat + expires_in`. "
+                               "A config that only verifies gives the lifetime of the tokens it "
+                               "accepts: a family it ends is remembered that long.")
     secret: str | None = _setting(
         Text(), "HS*: the shared secret, at least 32/48/64 bytes for HS256/384/512. Prefer "
         "`secret_file` or `secret_env` outside development.", None, secret=True)

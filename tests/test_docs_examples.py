@@ -417,6 +417,56 @@ def test_key_rotation_ini(tmp_path: Path, keys: dict[str, KeyPair]) -> None:
     assert all(k["use"] == "sig" and k["alg"] == "ES256" and "d" not in k for k in published)
 
 
+# -- performance-and-deployment.rst: several hosts (fleet_auth.ini, fleet_orders.ini) ----------
+
+
+def fleet_host(name: str, directory: Path, replace: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> TestApp:
+    """One host of docs/examples/<name>.ini serving api_app.py, with the ini's internal URLs
+    replaced by the loopback ones of this test."""
+    ini = ini_as_app(name, directory, monkeypatch, load("api_app", monkeypatch))
+    text = ini.read_text()
+    for old, new in replace.items():
+        assert old in text
+        text = text.replace(old, new)
+    ini.write_text(text)
+    return TestApp(get_app(str(ini)))
+
+
+def test_fleet_of_hosts_shares_keys_and_redis(tmp_path: Path, keys: dict[str, KeyPair], redis_url: str,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two hosts of the auth service (same key file) and two of the orders service (keys from
+    the auth service's JWKS route over HTTP), one Redis: a token of either auth host works on
+    every host; a logout on one orders host is refused everywhere, its refresh token too."""
+    from webtest.http import StopableWSGIServer
+
+    (tmp_path / "keys").mkdir()
+    (tmp_path / "keys" / "api-2026-11.pem").write_bytes(keys["p256"].private.read_bytes())
+    prefix = f"shop:jwt:{os.getpid()}:{time.monotonic_ns()}:"
+    shared = {"redis://redis.internal:6379/0": redis_url, "shop:jwt:": prefix}
+    auth = [fleet_host("fleet_auth", tmp_path, shared, monkeypatch) for _ in range(2)]
+    server = StopableWSGIServer.create(auth[0].app, host="127.0.0.1")
+    try:
+        jwks = f"{server.application_url.rstrip('/')}/.well-known/jwks.json"
+        orders = [fleet_host("fleet_orders", tmp_path, {**shared, "https://auth.internal/.well-known/jwks.json": jwks},
+                             monkeypatch) for _ in range(2)]
+        alice = auth[0].post("/token", {"username": "alice", "password": "correct horse battery staple"}).json
+        bob = auth[1].post("/token", {"username": "bob", "password": "tr0ub4dor&3"}).json
+        assert jwt.get_unverified_header(bob["access_token"])["kid"] == "2026-11"
+        for host in orders + auth:
+            assert host.get("/orders", headers=bearer(alice["access_token"])).json["for"] == "alice"
+            assert host.get("/orders", headers=bearer(bob["access_token"])).json["for"] == "bob"
+        assert orders[0].post("/logout", headers=bearer(alice["access_token"])).json == {"revoked": True}
+        for host in orders + auth:
+            res = host.get("/orders", headers=bearer(alice["access_token"]), status=401)
+            assert 'error="invalid_token"' in res.headers["WWW-Authenticate"]
+        res = auth[1].post("/oauth/refresh", {"grant_type": "refresh_token",
+                                              "refresh_token": alice["refresh_token"]}, status=400)
+        assert res.json["error"] == "invalid_grant"
+        assert orders[1].get("/orders", headers=bearer(bob["access_token"])).json["for"] == "bob"
+    finally:
+        server.shutdown()
+
+
 # -- testing.rst: a pytest module and a unittest module ------------------------------------------
 
 
@@ -486,6 +536,8 @@ EXERCISED = {
     "api_app.py": "test_api_login_and_protected_views",
     "composed_policy.py": "test_composed_policy",
     "rotation.ini": "test_key_rotation_ini",
+    "fleet_auth.ini": "test_fleet_of_hosts_shares_keys_and_redis",
+    "fleet_orders.ini": "test_fleet_of_hosts_shares_keys_and_redis",
     "test_views.py": "test_the_pytest_example_passes",
     "unittest_example.py": "test_the_unittest_example_passes",
     "startup-errors.txt": "test_startup_errors_are_the_codes_messages",
