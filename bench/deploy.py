@@ -193,8 +193,11 @@ def main(argv: list[str] | None = None) -> int:
 
     workdir = Path(tempfile.mkdtemp(prefix="jwtnode-deploy-"))
     targets: list[Target] = []
-    node = compare.nodered_target()
-    if node is not None:
+    if not args.only or "nodered" in args.only:  # the yardstick: never dropped silently
+        node = compare.nodered_target()
+        if node is None:
+            raise SystemExit("node and npm are needed for the Node-RED target: apt-get install nodejs "
+                             "npm, or leave it out with --only")
         targets.append(node)
     targets += [pserve_target(workdir), gunicorn_target("gunicorn")]
     for variant in args.variants:

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 import pyramid_jwtnode
-from pyramid_jwtnode import testing
+from pyramid_jwtnode import gunicorn, testing
 from pyramid_jwtnode.cli import _parser
 from pyramid_jwtnode.settings import GLOBAL_SETTINGS, SETTINGS
 
@@ -61,6 +61,8 @@ def test_the_api_page_documents_exactly_the_public_names(html: Path) -> None:
     assert top == set(pyramid_jwtnode.__all__)
     helpers = {i.rpartition(".")[2] for i in ids(page, r"pyramid_jwtnode\.testing\.[A-Za-z_]+")}
     assert helpers == set(testing.__all__)
+    serving = {i.rpartition(".")[2] for i in ids(page, r"pyramid_jwtnode\.gunicorn\.[A-Za-z_]+")}
+    assert serving == set(gunicorn.__all__)
 
 
 def test_the_settings_page_is_generated_from_the_table(html: Path) -> None:

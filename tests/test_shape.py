@@ -28,8 +28,9 @@ LAYERS = [
     "keygen", "stores", "issuer", "verifier", "selection", "revocation", "node", "params", "responses",
     "cookies", "views", "policy", "request", "csrf", "directives", "__init__",
 ]
-#: Tools beside the wiring: they use the plain objects and the registry, never the directives.
-TOOLS = {"cli", "flow", "jsliteral", "testing", "pytest_plugin"}
+#: Tools beside the wiring (the CLI, test helpers, serving on gunicorn): they use the plain
+#: objects and the registry, never the directives.
+TOOLS = {"cli", "flow", "gunicorn", "jsliteral", "testing", "pytest_plugin"}
 
 
 def own_imports(module: str) -> set[str]:
