@@ -168,6 +168,9 @@ class Dotted:
     def __call__(self, value: Any) -> Callable[..., Any]:
         if isinstance(value, str):
             name = value.strip()
+            if not name.partition(":")[0].strip(".") or name.startswith("."):
+                raise Invalid("is not an absolute dotted name",
+                              "give one such as myapp.auth:payload, importable by the app")
             try:
                 value = _resolver.resolve(name)
             except (ImportError, AttributeError, ValueError) as exc:

@@ -149,9 +149,12 @@ _REFRESH_PATHS = "pyramid_jwtnode.refresh_paths"
 
 
 def _path(config: Configurator, pattern: str) -> str:
-    """The path a route's pattern has under the configurator's route prefix (as add_route does)."""
+    """The path a route's pattern has under the configurator's route prefix (as add_route
+    does), with its leading ``/`` (Pyramid keeps the prefix ``/api`` as ``api``; a cookie
+    ``Path`` without the ``/`` is ignored by browsers, RFC 6265 §5.2.4)."""
     prefix = config.route_prefix
-    return f"{prefix.rstrip('/')}/{pattern.lstrip('/')}" if prefix else pattern
+    path = f"{prefix.rstrip('/')}/{pattern.lstrip('/')}" if prefix else pattern
+    return path if path.startswith("/") else f"/{path}"
 
 
 def _refresh_path(registry: Registry, name: str) -> str | None:

@@ -24,7 +24,7 @@ from jwt.utils import base64url_encode as b64url
 
 from .exceptions import IssueError
 from .keys import KeySet
-from .limits import MAX_JSON_DEPTH, MAX_NUMERIC_DATE, REFRESH_TYP, RESERVED_CLAIMS, shallow
+from .limits import MAX_JSON_DEPTH, MAX_NUMERIC_DATE, REFRESH_TYP, RESERVED_CLAIMS, repeated_names, shallow
 from .settings import JWTConfig
 
 __all__ = ["Issuer", "IssuedToken", "refresh_audience"]
@@ -145,6 +145,12 @@ class Issuer:
         # With no more opening brackets than the depth limit, it cannot nest deeper.
         if payload.count(b"{") + payload.count(b"[") > MAX_JSON_DEPTH and not shallow(dict(claims)):
             raise self._too_deep()
+        if repeated_names(dict(claims)):
+            raise IssueError(
+                f"jwt config {self.config.name!r}: the payload has keys that are not strings and "
+                "would repeat a name once written as JSON (1 and \"1\", None and \"null\"), which "
+                "verification refuses; use string keys"
+            )
         header = self._refresh_header_segment if refresh else self._header_segment
         signing_input = header + b64url(payload)
         token = signing_input + b"." + b64url(self._sign(signing_input, self._key))

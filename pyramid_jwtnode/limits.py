@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any, Final
 
 __all__ = [
@@ -12,6 +13,7 @@ __all__ = [
     "REGISTERED_CLAIMS",
     "RESERVED_CLAIMS",
     "shallow",
+    "repeated_names",
 ]
 
 #: The largest NumericDate written or accepted: 9999-12-31T23:59:59Z.
@@ -47,3 +49,21 @@ def shallow(value: dict[str, Any] | list[Any] | tuple[Any, ...]) -> bool:
                     return False
                 stack.append((child, depth + 1))
     return True
+
+
+def repeated_names(value: dict[str, Any] | list[Any] | tuple[Any, ...]) -> bool:
+    """True when ``value`` written as JSON holds an object with two members of one name: keys
+    that are not strings become strings on the way (``1`` and ``"1"``, ``None`` and
+    ``"null"``), and the verifier refuses repeated names (RFC 7519 §4)."""
+    stack: list[Any] = [value]
+    while stack:
+        container = stack.pop()
+        if isinstance(container, dict):
+            if not all(type(key) is str for key in container) and len(
+                    {key if isinstance(key, str) else json.dumps(key) for key in container}) < len(container):
+                return True
+            children: Any = container.values()
+        else:
+            children = container
+        stack.extend(child for child in children if isinstance(child, (dict, list, tuple)))
+    return False

@@ -52,9 +52,9 @@ def build_node(
     verifier = Verifier(config, keys, clock=clock)
     revocation = None
     if config.revocation_store is not None:
-        revocation = Revocation(config, keys, store or open_store(config.revocation_store,
-                                                                  config.store_prefix),
-                                issuer, verifier, clock=clock)
+        if store is None:
+            store = open_store(config.revocation_store, config.store_prefix)
+        revocation = Revocation(config, keys, store, issuer, verifier, clock=clock)
     return JWTNode(config, keys, issuer, verifier, revocation)
 
 

@@ -111,8 +111,10 @@ _CLAIM_PATH: Final = Text(r"[A-Za-z_][A-Za-z0-9_:-]*(\.[A-Za-z_][A-Za-z0-9_:-]*)
 _SECONDS: Final = Number(1, fix="give a positive number of seconds, e.g. 3600")
 _COOKIE_NAME: Final = Text(r"[A-Za-z0-9!#$%&'*+.^_`|~-]{1,64}", "must be a cookie name (a token: letters, "
                            "digits and !#$%&'*+.^_`|~-)", "give e.g. api_access")
-_CALLABLE: Final = Dotted()
 
+_TAKES_REQUEST: Final = Dotted("point it at a function taking the request")
+_TAKES_ISSUED: Final = Dotted("point it at a function taking (request, issued)")
+_TAKES_CLAIMS: Final = Dotted("point it at a function taking (request, claims)")
 
 # -- the table: one declaration per setting -------------------------------------------
 
@@ -225,10 +227,10 @@ class JWTConfig:
                "method", fold=True),
         "HTTP method of the token view: POST (RFC 6749) or GET (the recipe).", "POST")
     payload: Callable[..., Any] | None = _setting(
-        _CALLABLE, "Dotted name of `payload(request)` returning the claims to sign; it may "
+        _TAKES_REQUEST, "Dotted name of `payload(request)` returning the claims to sign; it may "
         "raise an HTTPException (e.g. 401) that is passed through.", None)
     response: Callable[..., Any] | None = _setting(
-        _CALLABLE, "Dotted name of `response(request, issued)` returning the JSON body of the "
+        _TAKES_ISSUED, "Dotted name of `response(request, issued)` returning the JSON body of the "
         "token view, to shape it differently from the RFC 6749 default.", None)
     jwks_route: str | None = _setting(
         _ROUTE, "URL pattern serving this config's public keys (current and previous) as an RFC "
@@ -247,11 +249,11 @@ class JWTConfig:
         _CLAIM_PATH, "Claim holding the principals for ACLs: a list of strings (`roles`) or a "
         "space-separated string (`scope`); a dotted path reaches into nested claims.", None)
     identity: Callable[..., Any] | None = _setting(
-        _CALLABLE, "Dotted name of `identity(request, claims)` returning the identity (e.g. a "
+        _TAKES_CLAIMS, "Dotted name of `identity(request, claims)` returning the identity (e.g. a "
         "user object) or `None` to refuse; by default the identity is the verified claims.", None)
     revocation_store: str | None = _setting(
-        Text(r"memory|(rediss?|unix|rediss?\+cluster|redis\+sentinel)://\S+",
-             "must be 'memory' or a Redis URL",
+        Text(r"memory|(rediss?|unix|rediss?\+cluster)://\S+|redis\+sentinel://[^/\s]+/[^/\s]+(/\d+)?/?",
+             "must be 'memory' or a Redis URL (a Sentinel URL names its service)",
              "give memory (one process: development and tests), redis://host:6379/0, "
              "redis+cluster://host:7000 or redis+sentinel://host:26379/service/0"),
         "Where revocations, refresh families and subject cut-offs live: `memory` (one "
@@ -277,7 +279,7 @@ class JWTConfig:
         "family is honoured past the family's start plus this, however recently it was "
         "rotated (the user logs in again). Default 30 days.", 2592000)
     refresh_payload: Callable[..., Any] | None = _setting(
-        _CALLABLE, "Dotted name of `refresh_payload(request, claims)`, called at every refresh "
+        _TAKES_CLAIMS, "Dotted name of `refresh_payload(request, claims)`, called at every refresh "
         "with the payload the family carries; it returns the payload of the new access token "
         "(fresh roles), or `None` (or raises an HTTPException) to refuse: 400 `invalid_grant` "
         "and the family ends. Without it, the login's payload is carried unchanged.", None)

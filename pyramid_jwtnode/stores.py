@@ -219,7 +219,9 @@ class RedisStore:
                  client: Any = None) -> None:
         try:
             import redis
+            import redis.backoff
             import redis.cluster
+            import redis.retry
             import redis.sentinel
         except ImportError:  # pragma: no cover - the extra is missing
             raise ImportError(
@@ -227,35 +229,62 @@ class RedisStore:
                 "pip install 'pyramid_jwtnode[redis]'"
             ) from None
         self.prefix = prefix
-        self._errors: tuple[type[BaseException], ...] = (redis.exceptions.RedisError, OSError)
+        self._errors: tuple[type[BaseException], ...] = (
+            redis.exceptions.RedisError, redis.exceptions.RedisClusterException, OSError)
         self._response_error: type[BaseException] = redis.exceptions.ResponseError
-        options: dict[str, Any] = {"socket_timeout": timeout, "socket_connect_timeout": timeout}
+        # No retries: a request that finds the store down is answered (503) within the timeout;
+        # the next request tries again.
+        options: dict[str, Any] = {"socket_timeout": timeout, "socket_connect_timeout": timeout,
+                                   "retry": redis.retry.Retry(redis.backoff.NoBackoff(), 0)}
+        self._client: Any = None
+        self._connect: Callable[[], Any]
         if client is not None:
-            self.client = client
+            self._client = self._with_scripts(client)
+            self._cluster = isinstance(client, redis.cluster.RedisCluster)
         elif url is None:
             raise ValueError("give a url or a client")
         elif url.startswith(("redis+cluster://", "rediss+cluster://")):
-            self.client = redis.cluster.RedisCluster.from_url(url.replace("+cluster", "", 1), **options)
+            self._cluster = True
+            del options["retry"]  # the cluster client retries by node, and connects at once
+            cluster_url = url.replace("+cluster", "", 1)
+            self._connect = lambda: redis.cluster.RedisCluster.from_url(cluster_url, **options)
         elif url.startswith("redis+sentinel://"):
-            self.client = _sentinel_primary(url, options)
+            self._cluster = False
+            address = _sentinel_address(url)  # a URL without a service fails here, at start-up
+            self._connect = lambda: _sentinel_primary(address, options)
         else:
-            self.client = redis.Redis.from_url(url, retry_on_timeout=False, health_check_interval=30,
-                                               **options)
-        self._rotate = self.client.register_script(_ROTATE)
-        self._end = self.client.register_script(_END)
-        self._cut_off = self.client.register_script(_CUT_OFF)
-        self._status = self.client.register_script(_STATUS)
-        self._cluster = isinstance(self.client, redis.cluster.RedisCluster)
+            self._cluster = False
+            self._connect = lambda: redis.Redis.from_url(url, health_check_interval=30, **options)
+        self._lock = threading.Lock()
         self._checked_eviction = False
+
+    @property
+    def client(self) -> Any:
+        """The redis-py client, made at first use: start-up never waits for Redis (a cluster
+        client connects when it is made)."""
+        if self._client is None:
+            with self._lock:
+                if self._client is None:
+                    self._client = self._with_scripts(self._connect())
+        return self._client
+
+    def _with_scripts(self, client: Any) -> Any:
+        """``client``, once this store's Lua scripts are registered with it (no round trip)."""
+        self._rotate = client.register_script(_ROTATE)
+        self._end = client.register_script(_END)
+        self._cut_off = client.register_script(_CUT_OFF)
+        self._status = client.register_script(_STATUS)
+        return client
 
     def key(self, key: str) -> str:
         """The Redis key: prefix and a ``{...}`` hash tag, so one record's keys share a slot."""
         return f"{self.prefix}{{{key}}}"
 
     def _call(self, action: Callable[[], Any]) -> Any:
-        if not self._checked_eviction:
-            self._warn_if_evicting()
         try:
+            self.client  # noqa: B018 - made here, so that failing to make it is a 503 too
+            if not self._checked_eviction:
+                self._warn_if_evicting()
             return action()
         except self._errors as exc:
             self._drop_connections()
@@ -263,8 +292,10 @@ class RedisStore:
 
     def _drop_connections(self) -> None:
         """Close the connections a failure left behind; the next command opens new ones."""
+        if self._client is None:
+            return
         try:
-            self.client.close()
+            self._client.close()
         except self._errors:  # pragma: no cover - closing a dead connection
             pass
 
@@ -334,10 +365,8 @@ class RedisStore:
         self._call(lambda: self._end(keys=[self.key(key)], args=[max(1, int(ttl))]))
 
 
-def _sentinel_primary(url: str, options: dict[str, Any]) -> Any:
-    """The client of the primary a Sentinel group manages: redis+sentinel://h1:p1,h2:p2/service/db."""
-    import redis.sentinel
-
+def _sentinel_address(url: str) -> tuple[list[tuple[str, int]], str, int]:
+    """The sentinels, service name and database of redis+sentinel://h1:p1,h2:p2/service/db."""
     parts = urllib.parse.urlsplit(url)
     hosts = []
     for item in parts.netloc.rpartition("@")[2].split(","):
@@ -346,9 +375,17 @@ def _sentinel_primary(url: str, options: dict[str, Any]) -> Any:
     path = [p for p in parts.path.split("/") if p]
     if not path:
         raise ValueError("redis+sentinel:// needs the service name: redis+sentinel://host:26379/mymaster/0")
-    db = int(path[1]) if len(path) > 1 else 0
+    return hosts, path[0], int(path[1]) if len(path) > 1 else 0
+
+
+def _sentinel_primary(address: tuple[list[tuple[str, int]], str, int], options: dict[str, Any]) -> Any:
+    """The client of the primary a Sentinel group manages (the sentinels asked with the same
+    timeouts and no retries)."""
+    import redis.sentinel
+
+    hosts, service, db = address
     sentinel_class: Any = redis.sentinel.Sentinel  # redis-py's Sentinel is not typed
-    return sentinel_class(hosts, **options).master_for(path[0], db=db, **options)
+    return sentinel_class(hosts, sentinel_kwargs=options, **options).master_for(service, db=db, **options)
 
 
 def open_store(url: str, prefix: str = DEFAULT_PREFIX) -> RevocationStore:

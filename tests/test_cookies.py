@@ -89,6 +89,25 @@ def test_cookie_attributes_follow_the_settings(clock: Clock) -> None:
     assert cookies["r"][0]["path"] == "/auth/refresh"
 
 
+
+@pytest.mark.parametrize("prefix", ["/api", "api", "/api/"])
+def test_the_refresh_cookie_path_under_a_route_prefix(clock: Clock, prefix: str) -> None:
+    """The refresh route under config.route_prefix_context: the cookie's Path is that route's
+    path with its leading "/" (Pyramid keeps "/api" as "api"; RFC 6265 ignores a Path without
+    it, and the browser would send the refresh token to every /api URL)."""
+    web = {k: v for k, v in cookie_app.WEB.items() if k != "refresh_route"}
+    with Configurator(root_factory=cookie_app.Root) as config:
+        config.include("pyramid_jwtnode")
+        config.add_jwt_config("web", **web, clock=clock)
+        config.set_jwt_security_policy("web")
+        with config.route_prefix_context(prefix):
+            config.add_jwt_refresh_view("/refresh", "web")
+    app = TestApp(config.make_wsgi_app(), extra_environ=HTTPS)
+    refresh, _ = set_cookies(app.post("/token", {"user": "alice"}))["web_refresh"]
+    assert refresh["path"] == "/api/refresh"
+    res = app.post("/api/refresh", {"grant_type": "refresh_token"}, headers={"X-CSRF-Token": csrf_of(app)})
+    assert res.json["token_type"] == "Bearer"  # the browser sent the cookie to its route
+
 # -- the policy reads the cookie; CSRF for state changes ------------------------------------------------
 
 

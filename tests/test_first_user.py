@@ -161,6 +161,15 @@ def test_unimportable_payload_names_what_was_not_found(dotted: str, missing: str
     assert repr(missing) in message
 
 
+@pytest.mark.parametrize("dotted", [":fn", "::", ":", ".relative:payload"])
+@pytest.mark.parametrize("key", ["jwt.main.payload", "jwt.clock"])
+def test_a_dotted_name_without_a_module_is_a_configuration_error(dotted: str, key: str) -> None:
+    settings = {**HS, "jwt.main.secret": HS256_SECRET, "jwt.main.token_route": "/t",
+                "jwt.main.payload": "example_app:recipe_payload", key: dotted}
+    message = raises_config_error(lambda: start(settings), key)
+    assert "is not an absolute dotted name" in message and "myapp.auth:payload" in message
+
+
 @pytest.mark.parametrize(("key", "meant"), [("jwt.config", "jwt.configs"),
                                             ("jwt.security_polcy", "jwt.security_policy"),
                                             ("jwt.clocks", "jwt.clock")])

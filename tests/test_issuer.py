@@ -112,6 +112,24 @@ def test_depth_limit_matches_the_verifiers() -> None:
         ok.issue({"x": tuple([nested])})
 
 
+@pytest.mark.parametrize("payload", [
+    {1: "a", "1": "b", "sub": "x"}, {None: 1, "null": 2}, {True: 1, "true": 2}, {1.5: 1, "1.5": 2},
+    {"deep": [{"x": {2: "a", "2": "b"}}]}, {"t": ({False: 0, "false": 1},)},
+])
+def test_keys_that_repeat_a_name_once_written_are_refused(payload: dict[Any, Any]) -> None:
+    """JSON turns 1 into "1": the token would hold a name twice, which the verifier refuses."""
+    with pytest.raises(IssueError, match="would repeat a name"):
+        issuer().issue(payload)
+    with pytest.raises(IssueError, match="would repeat a name"):
+        issuer(claims_key="data").issue(payload)
+
+
+def test_keys_that_are_not_strings_but_repeat_nothing_are_written_as_json_writes_them() -> None:
+    config = parse_config("main", {"algorithm": "HS256", "secret": HS256_SECRET, "expires_in": 600})
+    token = issuer().issue({"sub": "x", "years": {2024: "a", 2025: "b"}}).token
+    assert Verifier(config, load_keys(config), clock=Clock()).verify(token)["years"] == {"2024": "a", "2025": "b"}
+
+
 def test_token_larger_than_the_verifier_accepts_is_refused() -> None:
     with pytest.raises(IssueError, match="max_token_bytes"):
         issuer(max_token_bytes=512).issue({"x": "y" * 600})

@@ -408,11 +408,8 @@ def test_bad_store_urls_stop_start_up(url: str) -> None:
             config.include("pyramid_jwtnode")
             config.add_jwt_config("api", revocation_store=url, **{k: v for k, v in BASE.items()
                                                                    if k not in ("token_route", "payload")})
-    if url.startswith("redis+sentinel"):
-        with pytest.raises(Exception, match="service name"):
-            start()
-    else:
-        raises_config_error(start, "jwt.api.revocation_store")
+    message = raises_config_error(start, "jwt.api.revocation_store")
+    assert "redis+sentinel://host:26379/service/0" in message
 
 
 @pytest.mark.parametrize(("raw", "key"), [
@@ -566,3 +563,49 @@ def test_two_processes_on_one_redis(tmp_path: Path, redis_url: str) -> None:
         for server in servers:
             server.terminate()
             server.wait(timeout=10)
+
+
+class Silent:
+    """A loopback port that accepts connections and never answers (a hung host)."""
+
+    def __enter__(self) -> int:
+        import socket
+
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(64)  # the kernel completes the handshakes; nobody reads
+        return int(self.sock.getsockname()[1])
+
+    def __exit__(self, *exc: Any) -> None:
+        self.sock.close()
+
+
+def store_app(url: str) -> TestApp:
+    settings = {k: v for k, v in BASE.items() if k not in ("token_route", "payload", "refresh_route",
+                                                            "refresh_expires_in")}
+    with Configurator(root_factory=Root) as config:
+        config.include("pyramid_jwtnode")
+        config.add_jwt_config("api", revocation_store=url, **settings)
+        config.set_jwt_security_policy("api")
+        config.add_route("me", "/me")
+        config.add_view(lambda r: {"user": r.authenticated_userid}, route_name="me", permission="read",
+                        renderer="json")
+    app = TestApp(config.make_wsgi_app())
+    app.token = get_jwt_node(config.registry, "api").issuer.issue({"sub": "alice"}).token  # type: ignore[attr-defined,union-attr]
+    return app
+
+
+@pytest.mark.parametrize("scheme", ["redis+cluster://127.0.0.1:{port}", "redis+sentinel://127.0.0.1:{port}/mymaster/0",
+                                    "redis://127.0.0.1:{port}/0"])
+@pytest.mark.parametrize("down", ["refused", "hung"])
+def test_an_unreachable_store_never_stops_start_up_and_fails_closed_within_its_timeout(scheme: str, down: str) -> None:
+    """Start-up does not wait for Redis (a cluster client would connect when made); a request
+    that needs the store gets the usual 503 within the 0.5 s timeouts, not after retries."""
+    with Silent() as hung:
+        port = hung if down == "hung" else free_port()
+        app = store_app(scheme.format(port=port))
+        started = time.monotonic()
+        res = app.get("/me", headers=bearer(app.token), status=503)  # type: ignore[attr-defined]
+        took = time.monotonic() - started
+    assert res.json["error"] == "temporarily_unavailable" and res.headers["Retry-After"]
+    assert took < 3, f"{scheme} {down}: answered after {took:.1f} s"  # with retries: 4-20 s

@@ -238,3 +238,18 @@ def test_memory_store_entries_expire() -> None:
         store.revoke(f"k{i}", 1)
         now[0] += 1
     assert len(store._entries) < 2100
+
+
+def test_build_node_uses_the_store_it_is_given_even_an_empty_one() -> None:
+    """An empty MemoryStore is falsy (it has a length): it must still replace the configured one."""
+    from pyramid_jwtnode import build_node, parse_config
+
+    store = MemoryStore()
+    assert len(store) == 0
+    config = parse_config("api", {"algorithm": "HS256", "secret": HS256_SECRET, "expires_in": "60",
+                                  "revocation_store": "redis://127.0.0.1:1/0"})
+    node = build_node(config, store=store)
+    assert node.revocation is not None and node.revocation.store is store
+    token = node.issuer.issue({"sub": "alice"}).token  # type: ignore[union-attr]
+    node.revocation.revoke(node.verifier.verify(token))  # no Redis at port 1: the given store answers
+    assert len(store) == 1
