@@ -5,7 +5,7 @@
 
 ``token`` lists the functions with the most own time; ``protected`` lists, function by
 function, what the protected route spends beyond the same route without auth. This is
-how the per-request work the README describes was found (and removed).
+how the per-request work the docs describe (Performance and deployment) was found (and removed).
 """
 
 from __future__ import annotations

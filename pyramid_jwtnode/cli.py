@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from pyramid.exceptions import ConfigurationConflictError, ConfigurationError
+from pyramid.interfaces import ISecurityPolicy
 from pyramid.paster import bootstrap
 from pyramid.registry import Registry
 
@@ -36,6 +37,7 @@ from .interfaces import IJWTNodes
 from .limits import RESERVED_CLAIMS
 from .keygen import generate
 from .node import JWTNode, get_jwt_node
+from .policy import JWTSecurityPolicy
 
 __all__ = ["main"]
 
@@ -70,11 +72,15 @@ def _parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParse
     mint.add_argument("--expires-in", type=int, metavar="SECONDS", help="lifetime instead of the config's")
 
     verify = commands.add_parser("verify", help="verify a token; print its claims or why not",
-                                 description="Verify a token exactly as the app's security policy "
-                                 "would; print its claims as JSON (exit 0) or the reason (exit 1).")
+                                 description="Verify a token as the app's security policy would: "
+                                 "the config it chooses for the token, signature, claims, the "
+                                 "revocation store, a user id (a config outside the policy: its own "
+                                 "checks and store). Print the claims as JSON (exit 0) or the "
+                                 "reason (exit 1).")
     verify.add_argument("config_uri", help="the app's ini file, optionally with #section")
     verify.add_argument("token", nargs="?", default="-", help="the token ('-' or absent: standard input)")
-    verify.add_argument("--config", help="the config's name (needed when the app has several)")
+    verify.add_argument("--config", help="only this config (default: as the security policy "
+                        "chooses; the only config when the app has one)")
 
     revoke = commands.add_parser(
         "revoke", help="revoke one token, or every token of a user, in the app's revocation store",
@@ -141,24 +147,34 @@ def main(argv: Sequence[str] | None = None, stdin: IO[str] | None = None,
     stderr = stderr or sys.stderr
     args = _parse(sys.argv[1:] if argv is None else argv)
     try:
-        if args.command == "keygen":
-            return _keygen(args, stdout)
-        if args.command == "import-flow":
-            return _import_flow(args, stdout)
-        registry = _load(args.config_uri)
-        if args.command == "configs":
-            return _configs(registry, args, stdout)
-        if args.command == "mint":
-            return _mint(registry, args, stdin, stdout)
-        if args.command == "revoke":
-            return _revoke(registry, args, stdin, stdout, stderr)
-        return _verify(registry, args, stdin, stdout, stderr)
+        code = _run(args, stdin, stdout, stderr)
+        stdout.flush()  # here, where a closed pipe can still be answered quietly
+        return code
     except UsageError as exc:
         print(f"pjwt: {exc}", file=stderr)
         return 2
     except (StoreUnavailableError, KeySetUnavailableError) as exc:
         print(f"pjwt: {exc}; try again when it can be reached", file=stderr)
         return 3
+    except BrokenPipeError:  # pjwt configs app.ini | head: the reader has had enough
+        if stdout is sys.stdout:  # and Python must not complain when it flushes at exit
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+
+
+def _run(args: argparse.Namespace, stdin: IO[str], stdout: IO[str], stderr: IO[str]) -> int:
+    if args.command == "keygen":
+        return _keygen(args, stdout)
+    if args.command == "import-flow":
+        return _import_flow(args, stdout)
+    registry = _load(args.config_uri)
+    if args.command == "configs":
+        return _configs(registry, args, stdout)
+    if args.command == "mint":
+        return _mint(registry, args, stdin, stdout)
+    if args.command == "revoke":
+        return _revoke(registry, args, stdin, stdout, stderr)
+    return _verify(registry, args, stdin, stdout, stderr)
 
 
 def _one_line(exc: BaseException) -> str:
@@ -321,12 +337,25 @@ def _mint(registry: Registry, args: argparse.Namespace, stdin: IO[str], stdout: 
 
 def _verify(registry: Registry, args: argparse.Namespace, stdin: IO[str], stdout: IO[str],
             stderr: IO[str]) -> int:
-    node = _node(registry, args.config)
+    """As the app's security policy checks a bearer token (the config it would choose, the
+    revocation store, a user id); a config outside the policy: its verifier and its store."""
+    policy = registry.queryUtility(ISecurityPolicy)
+    on_policy = isinstance(policy, JWTSecurityPolicy) and (
+        args.config is None or args.config in policy.configs)
+    if not on_policy:
+        node = _node(registry, args.config)
     token = _token_argument(args.token, stdin)
     try:
-        claims = node.verifier.verify(token)
+        if on_policy:
+            assert isinstance(policy, JWTSecurityPolicy)
+            _, claims = policy.check_token(token, args.config)
+        else:
+            claims = node.verifier.verify(token)
+            if node.revocation is not None:
+                node.revocation.check(claims)
     except InvalidTokenError as exc:
-        print(f"pjwt: token refused by jwt config {node.name!r}: {exc.reason}", file=stderr)
+        name = exc.config or args.config or (policy.name if on_policy else node.name)
+        print(f"pjwt: token refused by jwt config {name!r}: {exc.reason}", file=stderr)
         return 1
     print(json.dumps(claims, indent=2, sort_keys=True), file=stdout)
     return 0

@@ -35,7 +35,10 @@ __all__ = [
 
 
 class JWTNodeError(Exception):
-    """Base class of every error this package raises at run time."""
+    """Base class of every error this package raises at run time. ``config`` names the
+    jwt-config whose rules refused a token, when the refusal is about one (``None`` else)."""
+
+    config: str | None = None
 
 
 class InvalidTokenError(JWTNodeError):

@@ -11,6 +11,7 @@ for the payload callable too.
 
 from __future__ import annotations
 
+import urllib.parse
 from typing import Any, Final
 
 from pyramid.request import Request
@@ -100,8 +101,23 @@ def read_form(request: Request, max_bytes: int) -> Any:
         raise RequestProblem("malformed") from None
     if not all(isinstance(key, str) and isinstance(value, str) for key, value in fields):
         raise RequestProblem("not_text")
+    if not _utf8(body, kind):  # WebOb would hand the view U+FFFD for each bad byte
+        raise RequestProblem("charset")
     request.environ[_CHECKED] = True
     return form
+
+
+def _utf8(body: bytes, kind: str) -> bool:
+    """True when a form of text fields is UTF-8 throughout: its bytes, and for an urlencoded
+    form the bytes its %XX escapes stand for. (A multipart form of text fields is UTF-8
+    exactly when its whole body is: its framing is ASCII.)"""
+    try:
+        text = body.decode("utf-8")
+        if kind == "application/x-www-form-urlencoded":
+            urllib.parse.parse_qsl(text, keep_blank_values=True, encoding="utf-8", errors="strict")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def read_query(request: Request) -> Any:

@@ -295,31 +295,19 @@ class JWTSecurityPolicy:
             log.info("jwt config %s: authorization refused (%s)", name, value)
             return BearerResult(MALFORMED, reason=value)
         assert value is not None
-        guard: _Guard | None = forced
         try:
-            if forced is not None:  # the cookie's name says whose token it is
-                claims = forced.verifier.verify(value)
-            else:
-                candidate, claims = bound.chooser.verify(value)
-                guard = candidate.value
-            assert guard is not None
-            if source == "query" and not guard.query_token:
-                raise InvalidTokenError("query_token_not_allowed")
-            if source == "header" and not guard.header:
-                raise InvalidTokenError("header_not_allowed")
-            if guard.revocation is not None:
-                guard.revocation.check(claims)
+            guard, claims = self._verify(value, forced, source)
         except InvalidTokenError as exc:
-            log.info("jwt config %s: bearer token refused (%s)", guard.name if guard else name, exc.reason)
+            log.info("jwt config %s: bearer token refused (%s)", exc.config or name, exc.reason)
             return BearerResult(INVALID, reason=exc.reason)
-        except StoreUnavailableError:
+        except StoreUnavailableError as exc:
             log.error("jwt config %s: revocation store unreachable, request refused (store_unavailable)",
-                      guard.name if guard else name)
+                      exc.config or name)
             return BearerResult(UNAVAILABLE, reason="store_unavailable")
-        except KeySetUnavailableError:
-            log.error("jwt config %s: key set unavailable, request refused (key_set_unavailable)", name)
+        except KeySetUnavailableError as exc:
+            log.error("jwt config %s: key set unavailable, request refused (key_set_unavailable)",
+                      exc.config or name)
             return BearerResult(UNAVAILABLE, reason="key_set_unavailable")
-        assert guard is not None
         userid = userid_of(claims, guard.userid_path)
         if userid is None:
             # A token that names nobody authenticates nobody (its claims stay readable).
@@ -332,6 +320,55 @@ class JWTSecurityPolicy:
         result = BearerResult(VALID, claims, guard=guard, source=source)
         result.identity, result.userid = identity, userid
         return result
+
+    def _verify(self, token: str, forced: _Guard | None = None,
+                source: str | None = None) -> tuple[_Guard, dict[str, Any]]:
+        """The guard whose config checks ``token`` (``forced``, else the chosen one) and the
+        token's claims, checked for its source and against the revocation store. A refusal
+        names its config (``exc.config``)."""
+        guard = forced
+        try:
+            if forced is not None:  # the cookie's name says whose token it is
+                claims = forced.verifier.verify(token)
+            else:
+                candidate, claims = self.bound.chooser.verify(token)
+                guard = candidate.value
+            assert guard is not None
+            if source == "query" and not guard.query_token:
+                raise InvalidTokenError("query_token_not_allowed")
+            if source == "header" and not guard.header:
+                raise InvalidTokenError("header_not_allowed")
+            if guard.revocation is not None:
+                guard.revocation.check(claims)
+        except (InvalidTokenError, StoreUnavailableError, KeySetUnavailableError) as exc:
+            if guard is not None:
+                exc.config = guard.name
+            raise
+        assert guard is not None
+        return guard, claims
+
+    def check_token(self, token: str, config: str | None = None) -> tuple[str, dict[str, Any]]:
+        """Check ``token`` as this policy checks a bearer token, without a request (what
+        ``pjwt verify`` does): the config chosen for it (or ``config``, one of the policy's),
+        its signature and claims, its revocation, and a user id in its ``userid_claim``.
+
+        Returns the config's name and the claims. Raises :class:`InvalidTokenError` (its
+        ``config`` names the config that refused it), :class:`StoreUnavailableError` or
+        :class:`KeySetUnavailableError`. Where the token came from (header, cookie, query)
+        and the ``identity`` callable need a request: they are not checked here.
+        """
+        forced = None
+        if config is not None:
+            forced = next((g for g in self.bound.guards if g.name == config), None)
+            if forced is None:
+                raise ValueError(f"jwt config {config!r} is not one of the policy's: "
+                                 f"{', '.join(self.configs)}")
+        guard, claims = self._verify(token, forced)
+        if userid_of(claims, guard.userid_path) is None:
+            refusal = InvalidTokenError("no_userid")
+            refusal.config = guard.name
+            raise refusal
+        return guard.name, claims
 
     # -- ISecurityPolicy -------------------------------------------------------------
 

@@ -91,6 +91,7 @@ class ConfigChooser(Generic[T]):
             except (InvalidTokenError, KeySetUnavailableError) as exc:
                 if refusal is None or isinstance(exc, KeySetUnavailableError):
                     refusal = exc  # "cannot check now" outweighs "not this one"
+                    refusal.config = candidate.name
                 continue
             if len(self._recent) >= _CACHE_SIZE:
                 self._recent.clear()

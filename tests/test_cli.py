@@ -173,3 +173,18 @@ def test_console_script_as_a_real_process(tmp_path: Path) -> None:
                             capture_output=True, text=True, env=env)
     assert verify.returncode == 0, verify.stderr
     assert json.loads(verify.stdout)["data"]["name"] == "proc"
+
+
+def test_a_closed_pipe_is_no_traceback() -> None:
+    """pjwt configs app.ini | head -c 10: the reader goes away, pjwt ends quietly."""
+    import subprocess
+    import sys
+
+    script = ("import sys; from pyramid_jwtnode.cli import main; "
+              "sys.exit(main(['configs', 'example_app/development.ini', '--json']))")
+    read_fd, write_fd = os.pipe()
+    os.close(read_fd)  # nobody reads: every write is a broken pipe
+    result = subprocess.run([sys.executable, "-c", script], stdout=write_fd, stderr=subprocess.PIPE,
+                            cwd=Path(__file__).resolve().parent.parent, text=True, timeout=60)
+    os.close(write_fd)
+    assert result.returncode == 1 and result.stderr == "", result.stderr

@@ -331,6 +331,21 @@ def test_each_config_keeps_its_own_rules(keys: dict[str, KeyPair], idp: Document
     app.get("/any", headers=bearer(no_kid), status=401)
 
 
+def test_the_log_names_the_config_that_refused_the_token(keys: dict[str, KeyPair], idp: DocumentServer,
+                                                        idp_key: Any, caplog: pytest.LogCaptureFixture) -> None:
+    app = three_issuers(keys, idp.url("/jwks"))
+    caplog.set_level(logging.INFO, logger="pyramid_jwtnode")
+    # the idp's issuer, signed with staff's secret: the idp's config refuses it, not staff's
+    wrong_key = jwt.encode({"sub": "x", "iss": IDP_ISSUER, "exp": int(time.time()) + 60}, "s" * 48,
+                           algorithm="HS384")
+    app.get("/any", headers=bearer(wrong_key), status=401)
+    assert "jwt config idp: bearer token refused (alg_not_allowed)" in caplog.text, caplog.text
+    caplog.clear()
+    idp.answers["/jwks"] = Answer({"error": "down"}, status=500)
+    app.get("/any", headers=bearer(idp_token(idp_key, "never-seen")), status=503)
+    assert "jwt config idp: key set unavailable" in caplog.text, caplog.text
+
+
 def test_configs_that_cannot_be_told_apart_are_refused_at_start_up() -> None:
     settings = {"jwt.configs": "a b", "jwt.security_policy": "a b"}
     for name in "ab":
@@ -450,6 +465,35 @@ def test_pjwt_shows_and_verifies_with_a_remote_config(tmp_path: Path, idp: Docum
     assert pjwt(["verify", str(ini), "--config", "idp", idp_token(idp_key, "idp-2026")], stdout=out,
                 stderr=err) == 0, err.getvalue()
     assert json.loads(out.getvalue())["sub"] == "carol"
+
+
+def test_pjwt_verify_chooses_the_config_as_the_policy_does(tmp_path: Path, keys: dict[str, KeyPair],
+                                                          idp: DocumentServer, idp_key: Any) -> None:
+    """Without --config, each token is checked by the policy's config for it; a token the
+    policy would refuse for want of a user id is refused too."""
+    settings = {
+        "jwt.configs": "staff partners idp", "jwt.security_policy": "staff partners idp",
+        "jwt.staff.algorithm": "HS384", "jwt.staff.secret": "s" * 48, "jwt.staff.expires_in": "900",
+        "jwt.staff.issuer": "https://myapp.example",
+        "jwt.partners.algorithm": "ES256", "jwt.partners.private_key_file": str(keys["p256"].private),
+        "jwt.partners.expires_in": "3600",
+        **{k: v for k, v in REMOTE.items() if k.startswith("jwt.idp.")}, "jwt.idp.jwks_url": idp.url("/jwks"),
+    }
+    ini = tmp_path / "app.ini"
+    ini.write_text("[app:main]\nuse = call:example_app:main\n" + "".join(f"{k} = {v}\n" for k, v in settings.items()))
+    registry = start(settings).registry
+    partner = get_jwt_node(registry, "partners").issuer.issue({"sub": "acme"}).token  # type: ignore[union-attr]
+    nobody = get_jwt_node(registry, "staff").issuer.issue({"role": "x"}).token  # type: ignore[union-attr]
+    for token, sub in ((idp_token(idp_key, "idp-2026"), "carol"), (partner, "acme")):
+        out, err = io.StringIO(), io.StringIO()
+        assert pjwt(["verify", str(ini), token], stdout=out, stderr=err) == 0, err.getvalue()
+        assert json.loads(out.getvalue())["sub"] == sub
+    err = io.StringIO()
+    assert pjwt(["verify", str(ini), nobody], stdout=io.StringIO(), stderr=err) == 1
+    assert err.getvalue() == "pjwt: token refused by jwt config 'staff': no_userid\n"
+    err = io.StringIO()
+    assert pjwt(["verify", str(ini), "--config", "staff", partner], stdout=io.StringIO(), stderr=err) == 1
+    assert err.getvalue().startswith("pjwt: token refused by jwt config 'staff': ")
 
 
 # -- two processes: an issuing service and a verifying one ---------------------------------------

@@ -483,12 +483,16 @@ def test_pjwt_revoke_a_subject_and_a_token(tmp_path: Path, redis_url: str) -> No
         app = TestApp(get_app(str(ini)))
         alice = app.post("/token", {"user": "alice"}).json
         bob = app.post("/token", {"user": "bob"}).json
+        assert run("verify", str(ini), alice["access_token"])[0] == 0
         code, out, err = run("revoke", str(ini), "--sub", "alice")
         assert code == 0 and "alice" in out, err
         app.get("/me", headers=bearer(alice["access_token"]), status=401)
+        code, _, err = run("verify", str(ini), alice["access_token"])  # as the app refuses it
+        assert code == 1 and err.endswith(": subject_revoked\n"), err
         code, out, _ = run("revoke", str(ini), bob["access_token"])
         assert code == 0 and "revoked" in out
         app.get("/me", headers=bearer(bob["access_token"]), status=401)
+        assert run("verify", str(ini), bob["access_token"])[0] == 1
         assert refresh(app, bob["refresh_token"], status=400)  # its family too
         assert run("revoke", str(ini), "not-a-token")[0] == 1
         assert run("revoke", str(ini), "--sub", "x", bob["access_token"])[0] == 2

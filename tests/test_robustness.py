@@ -324,3 +324,27 @@ def test_odd_query_strings_are_4xx_or_ignored(web: TestApp, query: str) -> None:
     res = web.get(f"/protected?{query}", expect_errors=True)
     assert res.status_int in (400, 401)
     assert res.json["error"] in ("invalid_request", "unauthorized", "invalid_token")
+
+
+@pytest.mark.parametrize(("content_type", "body"), [
+    ("application/x-www-form-urlencoded", b"username=al%E9&password=x"),  # an escape of a bad byte
+    ("application/x-www-form-urlencoded", b"username=al\xe9&password=x"),  # a bad byte as it is
+    ("application/x-www-form-urlencoded; charset=utf-8", b"username=%C3&password=x"),  # cut short
+    ("multipart/form-data; boundary=zz",
+     b'--zz\r\nContent-Disposition: form-data; name="username"\r\n\r\nal\xe9\r\n--zz--\r\n'),
+])
+@pytest.mark.parametrize("path", ["/token", "/refresh", "/revoke"])
+def test_a_form_that_is_not_utf8_is_400_before_the_view(app: Any, path: str, content_type: str,
+                                                          body: bytes) -> None:
+    """WebOb would give the view U+FFFD for each bad byte; the form is refused instead."""
+    status, headers, answer = call(app, environ_for("POST", path, body=body,
+                                                    headers={"Content-Type": content_type}))
+    assert status == 400
+    assert json.loads(answer) == {"error": "invalid_request", "error_description": "Send the form in UTF-8."}
+    assert headers["Cache-Control"] == "no-store"
+
+
+def test_a_utf8_form_with_a_replacement_character_is_read(web: TestApp) -> None:
+    """U+FFFD sent on purpose is text like any other."""
+    res = web.post("/token", {"username": "alice\ufffd", "password": "pässwörd ✓"}, status=401)
+    assert res.json["error"] != "invalid_request"
