@@ -266,3 +266,19 @@ def test_session_csrf_keeps_working_beside_cookie_tokens(clock: Clock) -> None:
     token = app.get("/form").json["csrf"]
     app.post("/form", {"csrf_token": "wrong"}, status=400)  # Pyramid's own answer for a session
     assert app.post("/form", {"csrf_token": token}).json == {"ok": True}
+
+
+def test_require_csrf_everywhere_reaches_the_token_route_unless_it_opts_out(clock: Clock) -> None:
+    """docs/browser-clients.rst: with require_csrf=True, Pyramid checks the add-on's routes too;
+    a token route declared with require_csrf=False serves clients without a session."""
+    with Configurator() as config:
+        config.include("pyramid_jwtnode")
+        config.set_session_factory(SignedCookieSessionFactory("s" * 40))
+        config.set_default_csrf_options(require_csrf=True)
+        config.add_jwt_config("api", algorithm="HS256", secret=HS256_SECRET, expires_in=60, clock=clock)
+        config.add_jwt_token_view("/login", "api", payload=lambda r: {"sub": "alice"})
+        config.add_jwt_token_view("/api/token", "api", payload=lambda r: {"sub": "alice"},
+                                  require_csrf=False)
+    app = TestApp(config.make_wsgi_app())
+    assert app.post("/login", expect_errors=True).status_int == 400  # Pyramid's BadCSRFToken
+    assert app.post("/api/token").json["token_type"] == "Bearer"
