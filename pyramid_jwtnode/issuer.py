@@ -145,7 +145,7 @@ class Issuer:
         # With no more opening brackets than the depth limit, it cannot nest deeper.
         if payload.count(b"{") + payload.count(b"[") > MAX_JSON_DEPTH and not shallow(dict(claims)):
             raise self._too_deep()
-        if repeated_names(dict(claims)):
+        if repeated_names(claims if isinstance(claims, dict) else dict(claims)):
             raise IssueError(
                 f"jwt config {self.config.name!r}: the payload has keys that are not strings and "
                 "would repeat a name once written as JSON (1 and \"1\", None and \"null\"), which "
