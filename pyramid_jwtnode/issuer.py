@@ -18,7 +18,7 @@ import json
 import secrets
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Final
 
 from jwt.utils import base64url_encode as b64url
 
@@ -35,8 +35,12 @@ def refresh_audience(config: str) -> str:
     return f"urn:pyramid_jwtnode:refresh:{config}"
 
 
+#: One encoder for every claim set (json.dumps with options would build one per call).
+_ENCODER: Final = json.JSONEncoder(separators=(",", ":"), allow_nan=False, ensure_ascii=False)
+
+
 def _json(value: Any) -> bytes:
-    return json.dumps(value, separators=(",", ":"), allow_nan=False, ensure_ascii=False).encode()
+    return _ENCODER.encode(value).encode()
 
 
 @dataclasses.dataclass(frozen=True)

@@ -63,10 +63,14 @@ _REQUEST_PROBLEMS: Final[dict[str, tuple[int, str]]] = {
 }
 
 
+#: One encoder for every body (json.dumps with options would build one per call).
+_JSON: Final = json.JSONEncoder(separators=(",", ":"))
+
+
 def json_response(body: Mapping[str, Any], status: int = 200, headers: Any = ()) -> Response:
     """A JSON response that caches and proxies may not store."""
     response = Response(
-        body=json.dumps(body, separators=(",", ":")).encode("utf-8"),
+        body=_JSON.encode(body).encode("utf-8"),
         status=status,
         content_type="application/json",
         charset=None,

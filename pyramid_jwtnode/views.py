@@ -162,7 +162,8 @@ class TokenView(_Bound[Issuing]):
 
     def respond(self, request: Request, state: Issuing) -> Response:
         issue, delivery = state
-        read_query(request)
+        if request.environ.get("QUERY_STRING"):  # a payload callable may read it: it must decode
+            read_query(request)
         if request.method == "POST":
             read_form(request, self.max_body_bytes)
         try:
