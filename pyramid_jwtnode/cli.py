@@ -11,8 +11,8 @@
 The ini file is loaded as ``pserve`` loads it (plaster: ``file.ini#section``,
 ``%(here)s``), and the app is built, so configs declared in code count too.
 Nothing it prints contains a secret or key material, except the token ``mint``
-was asked for. Exit status: 0 done, 1 token refused, 2 bad input or configuration, 3 a store or key set
-could not be reached.
+was asked for. Exit status: 0 done, 1 token refused (or nothing revoked), 2 bad input or
+configuration, 3 a store or key set could not be reached, 141 standard output closed early.
 """
 
 from __future__ import annotations
@@ -50,8 +50,9 @@ def _parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParse
     """The ``pjwt`` parser (for help) and each command's own parser (for parsing)."""
     parser = argparse.ArgumentParser(
         prog="pjwt", description="Mint, verify and explain JWTs with a Pyramid app's own configuration.",
-        epilog="Exit status: 0 done, 1 token refused, 2 bad input or configuration, 3 a revocation "
-        "store or key set could not be reached.",
+        epilog="Exit status: 0 done, 1 token refused (or nothing revoked), 2 bad input or "
+        "configuration, 3 a revocation store or key set could not be reached, 141 standard output "
+        "closed early (pjwt ... | head).",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -159,7 +160,7 @@ def main(argv: Sequence[str] | None = None, stdin: IO[str] | None = None,
     except BrokenPipeError:  # pjwt configs app.ini | head: the reader has had enough
         if stdout is sys.stdout:  # and Python must not complain when it flushes at exit
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 1
+        return 141  # as a shell reports a command SIGPIPE ended: never "refused" (1) or "done" (0)
 
 
 def _run(args: argparse.Namespace, stdin: IO[str], stdout: IO[str], stderr: IO[str]) -> int:

@@ -34,10 +34,11 @@ REDACTED = "[redacted]"
 _PARAMETERS = re.compile(r"(?<![\w%.-])((?:access_token|refresh_token|id_token|token|code)=)[^&;#\s'\"]*",
                          re.IGNORECASE)
 # A JWS or JWE in compact form: its header is base64url JSON, so it starts with "eyJ".
-_COMPACT = re.compile(r"\beyJ[A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]*){2,4}")
+_COMPACT = re.compile(r"eyJ[A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]*){2,4}")  # also right after %20
 # A credential-bearing header quoted in a message (gunicorn quotes a malformed header line
-# whole), up to the end of the quote or line.
-_HEADERS = re.compile(r"(?<![\w-])((?:proxy-)?authorization|(?:set-)?cookie)(\s*[:=]?\s*)[^'\"\r\n]+",
+# whole), up to the end of the quote or line; the name is followed by ":", "=" or a space, so
+# a path such as /cookie-policy is left alone.
+_HEADERS = re.compile(r"(?<![\w-])((?:proxy-)?authorization|(?:set-)?cookie)(\s*[:=]\s*|\s+)[^'\"\r\n]+",
                       re.IGNORECASE)
 _BEARER = re.compile(r"(?<![\w-])(bearer\s+)[^\s'\"]+", re.IGNORECASE)
 
@@ -62,6 +63,7 @@ class _Redact(logging.Filter):
             record.exc_text = logging.Formatter().formatException(record.exc_info)
         if record.exc_text:
             record.exc_text = redact(record.exc_text)
+            record.exc_info = None  # so that no formatter renders the traceback afresh
         return True
 
 
@@ -76,7 +78,9 @@ class RedactingLogger(Logger):  # type: ignore[misc]  # gunicorn has no type inf
     def setup(self, cfg: Any) -> None:
         super().setup(cfg)
         for log in (self.error_log, self.access_log):
-            log.addFilter(_REDACT)  # addFilter ignores a filter the logger already has
+            # on the loggers, and on their handlers: records other loggers send there too
+            for filtered in (log, *log.handlers):
+                filtered.addFilter(_REDACT)  # addFilter ignores a filter already there
 
 
 def bind_address(environ: Mapping[str, str] | None = None) -> str:

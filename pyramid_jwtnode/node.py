@@ -13,7 +13,7 @@ from .interfaces import IJWTNodes, IJWTPolicies
 from .issuer import Issuer
 from .keys import KeySet, load_keys
 from .revocation import Revocation
-from .settings import JWTConfig
+from .settings import JWTConfig, setting_error
 from .stores import RevocationStore, open_store
 from .verifier import Verifier
 
@@ -53,7 +53,12 @@ def build_node(
     revocation = None
     if config.revocation_store is not None:
         if store is None:
-            store = open_store(config.revocation_store, config.store_prefix)
+            try:
+                store = open_store(config.revocation_store, config.store_prefix)
+            except ValueError:  # what redis-py cannot read in the URL (never echoed: it may hold a password)
+                raise setting_error(config.name, "revocation_store", "cannot be read as a Redis URL",
+                                    "give redis://host:6379/0, redis+cluster://host:7000 or "
+                                    "redis+sentinel://host:26379/service/0, with a numeric port") from None
         revocation = Revocation(config, keys, store, issuer, verifier, clock=clock)
     return JWTNode(config, keys, issuer, verifier, revocation)
 

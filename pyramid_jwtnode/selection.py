@@ -83,7 +83,11 @@ class ConfigChooser(Generic[T]):
         ``KeySetUnavailableError`` when a chosen remote key set cannot be fetched) otherwise."""
         known = self._recent.get(token)
         if known is not None:
-            return known, known.verifier.verify(token)
+            try:
+                return known, known.verifier.verify(token)
+            except (InvalidTokenError, KeySetUnavailableError) as exc:  # expired since, say
+                exc.config = known.name
+                raise
         refusal: InvalidTokenError | KeySetUnavailableError | None = None
         for candidate in self.choose(token):
             try:

@@ -221,6 +221,7 @@ class RedisStore:
             import redis
             import redis.backoff
             import redis.cluster
+            import redis.connection
             import redis.retry
             import redis.sentinel
         except ImportError:  # pragma: no cover - the extra is missing
@@ -237,35 +238,46 @@ class RedisStore:
         options: dict[str, Any] = {"socket_timeout": timeout, "socket_connect_timeout": timeout,
                                    "retry": redis.retry.Retry(redis.backoff.NoBackoff(), 0)}
         self._client: Any = None
-        self._connect: Callable[[], Any]
+        self._connect: Callable[[], Any] = lambda: None
+        self._failed_at = -1e9  # monotonic time of the last failed attempt to make a cluster client
         if client is not None:
             self._client = self._with_scripts(client)
             self._cluster = isinstance(client, redis.cluster.RedisCluster)
         elif url is None:
             raise ValueError("give a url or a client")
         elif url.startswith(("redis+cluster://", "rediss+cluster://")):
+            # A cluster client connects when it is made: made at first use, so that start-up
+            # never waits for the cluster. Its URL is read now, so a mistyped one fails here.
             self._cluster = True
-            del options["retry"]  # the cluster client retries by node, and connects at once
             cluster_url = url.replace("+cluster", "", 1)
+            parse_url: Any = redis.connection.parse_url  # not typed
+            parse_url(cluster_url)
             self._connect = lambda: redis.cluster.RedisCluster.from_url(cluster_url, **options)
         elif url.startswith("redis+sentinel://"):
-            self._cluster = False
-            address = _sentinel_address(url)  # a URL without a service fails here, at start-up
-            self._connect = lambda: _sentinel_primary(address, options)
+            self._cluster = False  # made now: neither the sentinels nor the primary are asked yet
+            self._client = self._with_scripts(_sentinel_primary(_sentinel_address(url), options))
         else:
-            self._cluster = False
-            self._connect = lambda: redis.Redis.from_url(url, health_check_interval=30, **options)
+            self._cluster = False  # made now: the URL is read, no connection is made
+            self._client = self._with_scripts(
+                redis.Redis.from_url(url, health_check_interval=30, **options))
         self._lock = threading.Lock()
         self._checked_eviction = False
 
     @property
     def client(self) -> Any:
-        """The redis-py client, made at first use: start-up never waits for Redis (a cluster
-        client connects when it is made)."""
+        """The redis-py client (a cluster's is made at first use). While a cluster cannot be
+        reached, a new attempt is made at most once a second; requests in between fail at once."""
         if self._client is None:
+            if time.monotonic() - self._failed_at < 1.0:
+                raise StoreUnavailableError("revocation store unreachable (cluster down)")
+            try:
+                client = self._connect()  # outside the lock: waiting requests do not queue on it
+            except self._errors:
+                self._failed_at = time.monotonic()
+                raise
             with self._lock:
                 if self._client is None:
-                    self._client = self._with_scripts(self._connect())
+                    self._client = self._with_scripts(client)
         return self._client
 
     def _with_scripts(self, client: Any) -> Any:
@@ -283,19 +295,23 @@ class RedisStore:
     def _call(self, action: Callable[[], Any]) -> Any:
         try:
             self.client  # noqa: B018 - made here, so that failing to make it is a 503 too
-            if not self._checked_eviction:
-                self._warn_if_evicting()
-            return action()
+            result = action()
         except self._errors as exc:
-            self._drop_connections()
+            self._drop_idle_connections()
             raise StoreUnavailableError(f"revocation store unreachable ({type(exc).__name__})") from None
+        if not self._checked_eviction:  # once Redis has answered: an outage costs one timeout
+            self._warn_if_evicting()
+        return result
 
-    def _drop_connections(self) -> None:
-        """Close the connections a failure left behind; the next command opens new ones."""
-        if self._client is None:
+    def _drop_idle_connections(self) -> None:
+        """Close the idle connections a failure may have left stale; the next command opens new
+        ones. Connections other threads are using stay open (closing them would fail their
+        commands with an error that is not Redis's)."""
+        pool = getattr(self._client, "connection_pool", None)
+        if pool is None:  # a cluster client drops a failed node's connections itself
             return
         try:
-            self._client.close()
+            pool.disconnect(inuse_connections=False)
         except self._errors:  # pragma: no cover - closing a dead connection
             pass
 

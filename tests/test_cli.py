@@ -187,4 +187,4 @@ def test_a_closed_pipe_is_no_traceback() -> None:
     result = subprocess.run([sys.executable, "-c", script], stdout=write_fd, stderr=subprocess.PIPE,
                             cwd=Path(__file__).resolve().parent.parent, text=True, timeout=60)
     os.close(write_fd)
-    assert result.returncode == 1 and result.stderr == "", result.stderr
+    assert result.returncode == 141 and result.stderr == "", result.stderr

@@ -147,9 +147,45 @@ JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhIn0.c2lnbmF0dXJlLXNlY3JldA"
     ("set-cookie: api_refresh=opaque", "set-cookie: [redacted]"),
     ("Proxy-Authorization: Basic dXNlcjpwYXNz", "Proxy-Authorization: [redacted]"),
     ("sent bearer opaque-token-value here", "sent bearer [redacted] here"),
+    (f'"GET /x?auth=Bearer%20{JWT} HTTP/1.1"', '"GET /x?auth=Bearer%20[redacted] HTTP/1.1"'),  # after an escape
+    (f"GET /x?h=Authorization%3A%20{JWT} HTTP/1.1", "GET /x?h=Authorization%3A%20[redacted] HTTP/1.1"),
+    ("GET /cookie-policy HTTP/1.1", "GET /cookie-policy HTTP/1.1"),  # paths are not headers
+    ("GET /account/authorization/list?page=2 HTTP/1.1", "GET /account/authorization/list?page=2 HTTP/1.1"),
 ])
 def test_redact_takes_token_values_out(line: str, expected: str) -> None:
     assert redact(line) == expected
+
+
+def test_the_filter_sits_on_the_handlers_and_leaves_no_traceback_to_render(tmp_path: Path) -> None:
+    """Records another logger sends to gunicorn's handlers are redacted too, and a formatter
+    that renders exc_info itself (a JSON one, say) finds only the redacted text."""
+    import logging
+
+    from gunicorn.config import Config
+
+    config = Config()
+    config.set("errorlog", str(tmp_path / "error.log"))
+    logger = RedactingLogger(config)
+    handler = logger.error_log.handlers[0]
+    other = logging.getLogger("tests.gunicorn.other")
+    other.addHandler(handler)
+    try:
+        other.warning("token %s", JWT)
+        try:
+            raise ValueError(f"failed near access_token={JWT}")
+        except ValueError:
+            record = other.makeRecord(other.name, logging.ERROR, __file__, 1, "boom", None, sys.exc_info())
+        handler.handle(record)
+        assert record.exc_info is None and "[redacted]" in (record.exc_text or "")
+        handler.flush()
+    finally:
+        other.removeHandler(handler)
+        for log in (logger.error_log, logger.access_log):
+            for h in list(log.handlers):
+                log.removeHandler(h)
+                h.close()
+    text = (tmp_path / "error.log").read_text()
+    assert "token [redacted]" in text and "access_token=[redacted]" in text and JWT not in text
 
 
 def free_port() -> int:

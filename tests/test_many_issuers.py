@@ -32,7 +32,7 @@ from pyramid_jwtnode import KeySetUnavailableError, UnknownKeyError, get_jwt_nod
 from pyramid_jwtnode.cli import main as pjwt
 from pyramid_jwtnode.jwks import Fetched, FetchError, RemoteKeySet, keys_of
 
-from .conftest import HS256_SECRET, KeyPair
+from .conftest import HS256_SECRET, Clock, KeyPair
 from .helpers import raises_config_error
 from .jwks_server import Answer, DocumentServer
 
@@ -344,6 +344,28 @@ def test_the_log_names_the_config_that_refused_the_token(keys: dict[str, KeyPair
     idp.answers["/jwks"] = Answer({"error": "down"}, status=500)
     app.get("/any", headers=bearer(idp_token(idp_key, "never-seen")), status=503)
     assert "jwt config idp: key set unavailable" in caplog.text, caplog.text
+
+
+def test_a_token_verified_before_and_refused_now_is_logged_under_its_config(
+        keys: dict[str, KeyPair], caplog: pytest.LogCaptureFixture) -> None:
+    """The chooser remembers which config verified a token; when that token is refused later
+    (it expired), the refusal still names that config."""
+    clock = Clock(int(time.time()))
+    with Configurator(root_factory=Root) as config:
+        config.include("pyramid_jwtnode")
+        config.add_jwt_config("staff", algorithm="HS384", secret="s" * 48, expires_in=900, clock=clock)
+        config.add_jwt_config("partners", algorithm="ES256", private_key_file=str(keys["p256"].private),
+                              expires_in=60, clock=clock)
+        config.set_jwt_security_policy("staff", "partners")
+        config.add_route("any", "/any")
+        config.add_view(lambda r: {"config": r.jwt_config}, route_name="any", permission="read", renderer="json")
+    app = TestApp(config.make_wsgi_app())
+    token = get_jwt_node(config.registry, "partners").issuer.issue({"sub": "acme"}).token  # type: ignore[union-attr]
+    assert app.get("/any", headers=bearer(token)).json == {"config": "partners"}
+    clock.advance(3600)
+    caplog.set_level(logging.INFO, logger="pyramid_jwtnode")
+    app.get("/any", headers=bearer(token), status=401)
+    assert "jwt config partners: bearer token refused (expired)" in caplog.text, caplog.text
 
 
 def test_configs_that_cannot_be_told_apart_are_refused_at_start_up() -> None:

@@ -613,3 +613,41 @@ def test_an_unreachable_store_never_stops_start_up_and_fails_closed_within_its_t
         took = time.monotonic() - started
     assert res.json["error"] == "temporarily_unavailable" and res.headers["Retry-After"]
     assert took < 3, f"{scheme} {down}: answered after {took:.1f} s"  # with retries: 4-20 s
+
+
+@pytest.mark.parametrize("url", ["redis://:s3cret-pw@127.0.0.1:xx/0", "rediss+cluster://:s3cret-pw@127.0.0.1:xx",
+                                 "redis+sentinel://:s3cret-pw@127.0.0.1:xx/mymaster/0"])
+def test_a_redis_url_redis_py_cannot_read_stops_start_up_without_echoing_it(url: str) -> None:
+    """Read at start-up (no connection is made then): a mistyped port is a ConfigurationError
+    naming the setting, never a 500 at the first request; the URL, which may hold a password,
+    is not repeated."""
+    settings = {k: v for k, v in BASE.items() if k not in ("token_route", "payload", "refresh_route",
+                                                            "refresh_expires_in")}
+
+    def start() -> None:
+        with Configurator() as config:
+            config.include("pyramid_jwtnode")
+            config.add_jwt_config("api", revocation_store=url, **settings)
+
+    message = raises_config_error(start, "jwt.api.revocation_store")
+    assert "cannot be read as a Redis URL" in message and "s3cret-pw" not in message
+
+
+def test_an_outage_under_concurrent_requests_is_503_for_every_one() -> None:
+    """A failure must not close connections other threads are reading (their error would not
+    be Redis's, and would escape as a 500)."""
+    import concurrent.futures
+
+    with Silent() as port:
+        store = RedisStore(f"redis://127.0.0.1:{port}/0")
+
+        def ask(_: int) -> str:
+            try:
+                store.status("api:jti:x", None, None)
+            except Exception as exc:  # noqa: BLE001 - the type is what is checked
+                return type(exc).__name__
+            return "answered"
+
+        with concurrent.futures.ThreadPoolExecutor(8) as pool:
+            outcomes = list(pool.map(ask, range(24)))
+    assert set(outcomes) == {"StoreUnavailableError"}, outcomes
