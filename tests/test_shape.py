@@ -30,7 +30,7 @@ LAYERS = [
 ]
 #: Tools beside the wiring (the CLI, test helpers, serving on gunicorn): they use the plain
 #: objects and the registry, never the directives.
-TOOLS = {"cli", "flow", "gunicorn", "jsliteral", "testing", "pytest_plugin"}
+TOOLS = {"cli", "deploy", "flow", "gunicorn", "jsliteral", "testing", "pytest_plugin"}
 
 
 def own_imports(module: str) -> set[str]:
