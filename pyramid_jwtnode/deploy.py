@@ -14,7 +14,7 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 
-__all__ = ["bind_address", "worker_count", "redact", "RedactionFilter", "REDACTED"]
+__all__ = ["bind_address", "worker_count", "redact", "RedactionFilter"]
 
 REDACTED = "[redacted]"
 

@@ -13,12 +13,24 @@
   ``refetch_interval`` (one second), for every thread of the process together: concurrent
   requests wait for the one fetch in flight instead of starting their own, so forged kids
   cannot turn the app into a request amplifier;
-- a fetch has a timeout and a size cap, follows no redirect, and only a 200 answer holding a
-  JWK Set is used. When the set cannot be fetched, the keys already held keep working
-  (``stale-if-error``); a token whose key is not held gets
-  :class:`~pyramid_jwtnode.exceptions.KeySetUnavailableError` (503, fail closed), while as
-  long as the set can be fetched an unknown kid is a plain
-  :class:`~pyramid_jwtnode.exceptions.UnknownKeyError` (401).
+- a fetch has a deadline for the whole of it (``jwks_timeout``: connecting, the answer's
+  headers and its body together, the discovery document included, however slowly a server
+  drips its bytes) and a size cap, follows no redirect, and only a 200 answer holding a JWK
+  Set is used. While a fetch is under way, a set past its time is past its time: requests
+  needing it wait for the fetch (at most the deadline) rather than use the old keys;
+- when the set cannot be fetched, the keys already held keep working (``stale-if-error``)
+  for at most ``jwks_max_stale`` seconds past the set's expiry; after that they are dropped
+  and their tokens get :class:`~pyramid_jwtnode.exceptions.KeySetUnavailableError` (503),
+  so whoever can block the traffic to the identity provider cannot keep a rotated-out key
+  valid. A token whose key is not held gets the same 503 while the set cannot be fetched
+  (fail closed), while as long as the set can be fetched an unknown kid is a plain
+  :class:`~pyramid_jwtnode.exceptions.UnknownKeyError` (401);
+- tokens verified before re-check that their key is still held whenever the set is due
+  for a refresh, so a withdrawn key verifies nothing ``jwks_cache_ttl`` plus at most the
+  refetch interval after it left the set, remembered tokens included;
+- choosing among configs asks a remote config only what it already knows
+  (:attr:`RemoteKeySet.known_issuer`, :meth:`RemoteKeySet.holds`): a config whose
+  discovery document cannot be fetched never slows the tokens of another config.
 
 HTTPS is required, except for loopback hosts (tests, sidecars on the same machine). The
 standard library's ``urllib`` does the fetching (no new dependency); PyJWT's algorithm
@@ -29,8 +41,10 @@ tell "not in the set" from "the set cannot be fetched".
 
 from __future__ import annotations
 
+import http.client
 import json
 import logging
+import socket
 import threading
 import time
 import urllib.error
@@ -55,6 +69,8 @@ PRIVATE_MEMBERS: Final = frozenset({"d", "p", "q", "dp", "dq", "qi", "oth", "k"}
 MAX_ANSWER_BYTES: Final = 256 * 1024
 #: Shortest time between two fetches caused by unknown kids (or retries after a failure).
 REFETCH_INTERVAL: Final = 1.0
+#: Default longest time past its expiry that a key set which cannot be refreshed stays in use.
+MAX_STALE: Final = 86400.0
 
 
 class FetchError(Exception):
@@ -76,7 +92,69 @@ class _NoRedirects(urllib.request.HTTPRedirectHandler):
         return None
 
 
-_opener: Final = urllib.request.build_opener(_NoRedirects)
+class _Deadline:
+    """One deadline for a whole fetch: when it passes, every socket the fetch opened is shut
+    down, so a read blocked on a server that drips its answer returns at once."""
+
+    def __init__(self, seconds: float) -> None:
+        self._lock = threading.Lock()
+        self._sockets: list[socket.socket] = []
+        self.expired = False
+        self._timer = threading.Timer(seconds, self._expire)
+        self._timer.daemon = True
+
+    def __enter__(self) -> _Deadline:
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._timer.cancel()
+
+    def _expire(self) -> None:
+        with self._lock:
+            self.expired = True
+            for sock in self._sockets:
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    def create_connection(self, address: tuple[str, int], timeout: Any = None,
+                          source_address: Any = None, **kwargs: Any) -> socket.socket:
+        sock = socket.create_connection(address, timeout, source_address, **kwargs)
+        with self._lock:
+            if self.expired:
+                sock.close()
+                raise TimeoutError("deadline")
+            self._sockets.append(sock)
+        return sock
+
+    def connection(self, kind: type[http.client.HTTPConnection]) -> Callable[..., http.client.HTTPConnection]:
+        """A connection factory for urllib's handlers whose sockets this deadline watches."""
+        def build(host: str, **kwargs: Any) -> http.client.HTTPConnection:
+            conn = kind(host, **kwargs)
+            conn._create_connection = self.create_connection  # type: ignore[attr-defined]
+            return conn
+        return build
+
+
+class _WatchedHTTP(urllib.request.HTTPHandler):
+    def __init__(self, deadline: _Deadline) -> None:
+        super().__init__()
+        self._deadline = deadline
+
+    def http_open(self, req: urllib.request.Request) -> Any:
+        return self.do_open(self._deadline.connection(http.client.HTTPConnection), req)
+
+
+class _WatchedHTTPS(urllib.request.HTTPSHandler):
+    def __init__(self, deadline: _Deadline) -> None:
+        super().__init__()
+        self._deadline = deadline
+
+    def https_open(self, req: urllib.request.Request) -> Any:
+        return self.do_open(self._deadline.connection(http.client.HTTPSConnection), req,
+                            context=self._context)  # type: ignore[attr-defined]
 
 
 def _max_age(cache_control: str | None) -> float | None:
@@ -92,18 +170,26 @@ def _max_age(cache_control: str | None) -> float | None:
 
 
 def fetch_json(url: str, timeout: float) -> Fetched:
-    """GET ``url``: a 200 answer of at most :data:`MAX_ANSWER_BYTES` holding JSON, or FetchError."""
+    """GET ``url``: a 200 answer of at most :data:`MAX_ANSWER_BYTES` holding JSON, or
+    FetchError. ``timeout`` bounds the whole fetch (connect, headers and body together)."""
     request = urllib.request.Request(url, headers={"Accept": "application/json"})
-    try:
-        with _opener.open(request, timeout=timeout) as answer:
-            if answer.status != 200:
-                raise FetchError(f"status_{answer.status}")
-            body = answer.read(MAX_ANSWER_BYTES + 1)
-            cache_control = answer.headers.get("Cache-Control")
-    except urllib.error.HTTPError as exc:
-        raise FetchError(f"status_{exc.code}") from None
-    except (urllib.error.URLError, OSError, ValueError) as exc:  # refused, timeout, TLS, bad URL
-        raise FetchError(type(getattr(exc, "reason", exc)).__name__.lower()) from None
+    with _Deadline(timeout) as deadline:
+        opener = urllib.request.build_opener(_NoRedirects, _WatchedHTTP(deadline), _WatchedHTTPS(deadline))
+        try:
+            with opener.open(request, timeout=timeout) as answer:
+                if answer.status != 200:
+                    raise FetchError(f"status_{answer.status}")
+                body = answer.read(MAX_ANSWER_BYTES + 1)
+                cache_control = answer.headers.get("Cache-Control")
+        except urllib.error.HTTPError as exc:
+            raise FetchError(f"status_{exc.code}") from None
+        except (urllib.error.URLError, OSError, ValueError, http.client.HTTPException) as exc:
+            if deadline.expired:
+                raise FetchError("timeout") from None
+            # refused, timeout, TLS, bad URL
+            raise FetchError(type(getattr(exc, "reason", exc)).__name__.lower()) from None
+        if deadline.expired:  # the body was cut short when the deadline passed
+            raise FetchError("timeout")
     if len(body) > MAX_ANSWER_BYTES:
         raise FetchError("too_large")
     try:
@@ -169,6 +255,7 @@ class RemoteKeySet:
         issuer: str | None = None,
         ttl: float = 300,
         timeout: float = 2.0,
+        max_stale: float = MAX_STALE,
         name: str = "jwt",
         refetch_interval: float = REFETCH_INTERVAL,
         clock: Callable[[], float] = time.monotonic,
@@ -183,6 +270,7 @@ class RemoteKeySet:
         self.name = name
         self._ttl = ttl
         self._timeout = timeout
+        self._max_stale = max_stale
         self._interval = refetch_interval
         self._clock = clock
         self._fetch = fetch
@@ -201,10 +289,13 @@ class RemoteKeySet:
     def key_for(self, kid: str | None) -> Any:
         """The key named ``kid``; UnknownKeyError (401) or KeySetUnavailableError (503)."""
         keys = self._keys
-        if keys is not None and kid in keys and (self._clock() < self._expires or self._in_flight):
-            return keys[kid]  # fresh, or being refreshed by another request right now
+        if keys is not None and kid in keys and self._clock() < self._expires:
+            return keys[kid]  # fresh
         self._refresh()
         keys = self._keys
+        if keys is not None and self._failing and self._clock() >= self._expires + self._max_stale:
+            self._drop(keys)
+            keys = None
         if keys is not None and kid in keys:
             return keys[kid]
         if self._failing:
@@ -213,9 +304,16 @@ class RemoteKeySet:
 
     @property
     def issuer(self) -> str | None:
-        """The issuer tokens must carry: configured, or from the discovery document."""
+        """The issuer tokens must carry: configured, or from the discovery document (fetched
+        when not known yet)."""
         if self._issuer is None and self.discovery_url is not None:
             self._refresh()
+        return self._issuer
+
+    @property
+    def known_issuer(self) -> str | None:
+        """The issuer as known now: configured, or from a discovery document already
+        fetched; ``None`` otherwise. Never fetches (choosing a config asks this)."""
         return self._issuer
 
     def holds(self, kid: str) -> bool:
@@ -242,10 +340,10 @@ class RemoteKeySet:
             else:
                 leader = False
         if not leader:
-            in_flight.wait(self._timeout * 2 + 1)
+            in_flight.wait(self._timeout + 1)  # the fetch's own deadline ends it before that
             return
         try:
-            keys, issuer, max_age = self._fetch_keys()
+            keys, issuer, max_age = self._fetch_keys(now + self._timeout)
         except FetchError as exc:
             log.error("jwt config %s: key set not fetched (%s); held keys stay in use", self.name, exc)
             with self._lock:
@@ -263,7 +361,18 @@ class RemoteKeySet:
                 self._in_flight = None
             in_flight.set()
 
-    def _fetch_keys(self) -> tuple[dict[str | None, Any], str | None, float | None]:
+    def _drop(self, keys: Mapping[str | None, Any]) -> None:
+        """Forget a set that could not be refreshed for longer than ``max_stale``."""
+        with self._lock:
+            if self._keys is keys:
+                self._keys = None
+                self.generation += 1
+                log.error("jwt config %s: key set dropped, not refreshed for %.0f s past its expiry "
+                          "(jwks_max_stale); its tokens get 503 until it can be fetched",
+                          self.name, self._max_stale)
+
+    def _fetch_keys(self, deadline: float) -> tuple[dict[str | None, Any], str | None, float | None]:
+        """Fetch the set (and the discovery document first, if any), all before ``deadline``."""
         url, issuer = self.url, self.configured_issuer
         if self.discovery_url is not None:
             discovered = self._fetch(self.discovery_url, self._timeout).document
@@ -276,5 +385,8 @@ class RemoteKeySet:
                 raise FetchError("discovery_issuer_mismatch")
             issuer = found
         assert url is not None
-        fetched = self._fetch(url, self._timeout)
+        remaining = deadline - self._clock()
+        if remaining <= 0:
+            raise FetchError("timeout")
+        fetched = self._fetch(url, remaining)
         return keys_of(self.algorithm, fetched.document), issuer, fetched.max_age

@@ -247,7 +247,8 @@ def load_keys(config: JWTConfig, environ: Mapping[str, str] | None = None) -> Ke
     if config.remote:
         remote = RemoteKeySet(config.algorithm, url=config.jwks_url, discovery_url=config.discovery_url,
                               issuer=config.issuer, ttl=config.jwks_cache_ttl,
-                              timeout=config.jwks_timeout, name=config.name)
+                              timeout=config.jwks_timeout, max_stale=config.jwks_max_stale,
+                              name=config.name)
         return KeySet(config.algorithm, None, None, {}, remote=remote)
     return _asymmetric_keys(config)
 

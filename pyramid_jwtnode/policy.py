@@ -110,7 +110,7 @@ class _Guard:
             return Candidate(self.name, node.config.algorithm, kids, node.config.issuer,
                              lambda: node.config.issuer, False, self.verifier, self)
         return Candidate(self.name, node.config.algorithm, kids, node.config.issuer,
-                         lambda: remote.issuer, True, self.verifier, self, remote.holds)
+                         lambda: remote.known_issuer, True, self.verifier, self, remote.holds)
 
 
 class BearerResult:
@@ -183,7 +183,7 @@ class JWTSecurityPolicy:
             )
             config = verifier.config
             candidate = Candidate(name, config.algorithm, frozenset(), config.issuer,
-                                  lambda: verifier.expected_issuer, False, verifier, guard)
+                                  lambda: verifier.known_issuer, False, verifier, guard)
             self._bound = _Bound((guard,), ConfigChooser([candidate]), query_token)
         self._cache_key = f"_jwtnode_auth_{id(self)}"
         self._acl = ACLHelper()

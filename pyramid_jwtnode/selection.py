@@ -3,19 +3,27 @@
 A security policy may accept the tokens of several configs (staff, partners, an identity
 provider). :class:`ConfigChooser` picks the config from the token itself, in this order:
 
-1. the header's ``kid`` is exactly a key id of one config (its current or a previous key, or
-   a key its remote key set holds at that moment);
+1. the header's ``kid`` is exactly a key id of one config (its current or a previous key), or
+   a key that remote key sets hold at that moment: then the config whose issuer is the
+   token's unverified ``iss`` is tried first (one identity provider may serve several
+   tenants, each a config, with one key set), then the configs whose set holds the ``kid``;
 2. else the unverified ``iss`` claim equals one config's issuer (configured, or found in
-   its discovery document);
-3. else the configs whose pinned algorithm is the header's ``alg``, in the order they are
-   listed, each tried in turn (a token without ``kid`` only by the configs whose tokens carry
-   none); the first that verifies wins.
+   its discovery document once that was fetched: choosing never waits on the network);
+3. else the configs whose pinned algorithm is the header's ``alg`` (a token without ``kid``
+   only the configs whose tokens carry none): first those with keys of their own, in the
+   order they are listed, then those fed by a remote key set; each is tried in turn and the
+   first that verifies wins. A config whose key set has not been fetched yet is fetched
+   here, on a token that may be its own, never for another config's token.
 
 Whatever is chosen, the token is then verified by that config's own verifier, with its own
 pinned algorithm, keys, issuer, audience, leeway and ``typ``: a token of one config is never
 checked with another's rules. A list whose configs cannot be told apart (two configs signing
 with one algorithm, neither with key ids nor with distinct issuers) is refused when the
 chooser is built.
+
+The chooser remembers only what a *verified* token proved: which config verified that exact
+token, and the parsed header of a header that a verified token carried. Nothing a forged
+token holds enters a cache, so no token can change how another one is chosen.
 """
 
 from __future__ import annotations
@@ -53,7 +61,8 @@ class Candidate(Generic[T]):
     #: key ids its tokens carry (local keys); empty when its tokens carry none, or when they
     #: come from a remote key set (whose ids change)
     kids: frozenset[str]
-    #: the issuer of its tokens: configured (``str``), or found later by ``issuer()``
+    #: the issuer of its tokens: configured (``str``), or found later by ``issuer()``, which
+    #: answers from what is held and never fetches
     static_issuer: str | None
     issuer: Callable[[], str | None]
     remote: bool
@@ -71,16 +80,32 @@ class ConfigChooser(Generic[T]):
             raise ValueError("no candidates")
         _check_distinguishable(candidates)
         self.candidates = tuple(candidates)
+        self._single = self.candidates[0] if len(self.candidates) == 1 else None
         self._by_kid = {kid: c for c in candidates for kid in c.kids}
         self._with_issuer = any(c.static_issuer is not None or c.remote for c in candidates)
         self._remote = tuple(c for c in candidates if c.remote)
-        self._by_header: dict[bytes, tuple[Candidate[T], ...]] = {}
+        # The fallback by alg: local configs first (no fetch for a token they verify), then
+        # remote ones; with a kid, every config of the alg; without, those whose tokens carry none.
+        ordered = sorted(candidates, key=lambda c: c.remote)
+        self._by_alg = {c.algorithm: tuple(o for o in ordered if o.algorithm == c.algorithm)
+                        for c in candidates}
+        self._by_alg_kidless = {alg: tuple(o for o in same if not o.kids)
+                                for alg, same in self._by_alg.items()}
+        # Headers a verified token carried -> (kid, alg). Only verified tokens get in.
+        self._headers: dict[bytes, tuple[Any, Any]] = {}
         # Tokens that verified -> who verified them (bounded; only verified tokens get in).
         self._recent: dict[str, Candidate[T]] = {}
 
     def verify(self, token: str) -> tuple[Candidate[T], dict[str, Any]]:
         """The chosen candidate and the token's claims; ``InvalidTokenError`` (or
         ``KeySetUnavailableError`` when a chosen remote key set cannot be fetched) otherwise."""
+        single = self._single
+        if single is not None:  # nothing to choose
+            try:
+                return single, single.verifier.verify(token)
+            except (InvalidTokenError, KeySetUnavailableError) as exc:
+                exc.config = single.name
+                raise
         known = self._recent.get(token)
         if known is not None:
             try:
@@ -97,50 +122,65 @@ class ConfigChooser(Generic[T]):
                     refusal = exc  # "cannot check now" outweighs "not this one"
                     refusal.config = candidate.name
                 continue
-            if len(self._recent) >= _CACHE_SIZE:
-                self._recent.clear()
-            self._recent[token] = candidate
+            self._remember(token, candidate)
             return candidate, claims
         assert refusal is not None
         raise refusal
 
     def choose(self, token: str) -> tuple[Candidate[T], ...]:
         """The candidates to try, in order (see the module's docstring)."""
-        try:
-            segment, header = peek_header(token)
-        except (MalformedTokenError, UnicodeError):
-            return self.candidates[:1]  # its verifier says precisely what is wrong
-        cached = self._by_header.get(segment)
-        if cached is not None:
-            return cached
-        kid, alg = header.get("kid"), header.get("alg")
+        segment = token.partition(".")[0].encode("ascii", "replace")
+        parsed = self._headers.get(segment)
+        if parsed is None:
+            try:
+                header = peek_header(token)[1]
+            except (MalformedTokenError, UnicodeError):
+                return self.candidates[:1]  # its verifier says precisely what is wrong
+            parsed = header.get("kid"), header.get("alg")
+        kid, alg = parsed
         if isinstance(kid, str):
-            owner = self._by_kid.get(kid) or next((c for c in self._remote if c.holds(kid)), None)
+            owner = self._by_kid.get(kid)
             if owner is not None:
-                return self._remember(segment, (owner,))
+                return (owner,)
+            holders = tuple(c for c in self._remote if c.holds(kid))
+            if holders:
+                # One identity provider may serve several tenants (configs) with one key set,
+                # some not fetched yet: the config of the token's own issuer first.
+                own = self._by_issuer(token)
+                return own + tuple(c for c in holders if c not in own)
         if self._with_issuer:
             by_issuer = self._by_issuer(token)
             if by_issuer:
-                return by_issuer  # depends on the payload: not remembered by header
-        same_alg = tuple(c for c in self.candidates if c.algorithm == alg
-                         and (kid is not None or not c.kids))
-        return self._remember(segment, same_alg or self.candidates[:1])
+                return by_issuer
+        same_alg = (self._by_alg if kid is not None else self._by_alg_kidless).get(alg, ())
+        return same_alg or self.candidates[:1]
 
     def _by_issuer(self, token: str) -> tuple[Candidate[T], ...]:
+        iss = self._unverified_iss(token)
+        if iss is None:
+            return ()
+        # issuer() never fetches: a discovery config not fetched yet matches nothing yet.
+        return tuple(c for c in self.candidates if (c.static_issuer or c.issuer()) == iss)[:1]
+
+    @staticmethod
+    def _unverified_iss(token: str) -> str | None:
         try:
             iss = peek_claims(token).get("iss")
         except MalformedTokenError:
-            return ()
-        if not isinstance(iss, str):
-            return ()
-        return tuple(c for c in self.candidates
-                     if (c.static_issuer or (c.issuer() if c.remote else None)) == iss)[:1]
+            return None
+        return iss if isinstance(iss, str) else None
 
-    def _remember(self, segment: bytes, chosen: tuple[Candidate[T], ...]) -> tuple[Candidate[T], ...]:
-        if len(self._by_header) >= _CACHE_SIZE:
-            self._by_header.clear()
-        self._by_header[segment] = chosen
-        return chosen
+    def _remember(self, token: str, candidate: Candidate[T]) -> None:
+        """Called only once ``candidate`` verified ``token``."""
+        if len(self._recent) >= _CACHE_SIZE:
+            self._recent.clear()
+        self._recent[token] = candidate
+        segment = token.partition(".")[0].encode("ascii")
+        if segment not in self._headers:
+            header = peek_header(token)[1]
+            if len(self._headers) >= _CACHE_SIZE:
+                self._headers.clear()
+            self._headers[segment] = (header.get("kid"), header.get("alg"))
 
 
 def _check_distinguishable(candidates: Sequence[Candidate[Any]]) -> None:

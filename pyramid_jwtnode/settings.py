@@ -178,7 +178,15 @@ class JWTConfig:
         "wins, never under 1 s); once refreshed, keys it no longer holds stop verifying.", 300)
     jwks_timeout: float = _setting(
         Number(0.1, 30, fix="give seconds from 0.1 to 30, e.g. 2", kind="number", decimal=True),
-        "Seconds a key set (or discovery) fetch may take before it counts as failed.", 2.0)
+        "Seconds a key set fetch may take in all (the discovery document, connecting, the "
+        "answer's headers and body together, however slowly they arrive) before it counts as "
+        "failed.", 2.0)
+    jwks_max_stale: int = _setting(
+        Number(0, 604800, fix="give a number of seconds from 0 to 604800, e.g. 86400"),
+        "Seconds past its expiry that a key set which cannot be refreshed stays in use "
+        "(stale-if-error); after that it is dropped and its tokens get 503 until a fetch "
+        "succeeds, so blocking the way to the identity provider cannot keep a rotated-out key "
+        "valid.", 86400)
     kid: str | None = _setting(
         _KID, "Key id put in the token header. Asymmetric keys default to their RFC 7638 "
         "thumbprint; HS keys have none unless set.", None)
@@ -511,7 +519,7 @@ RULES: Final[tuple[Rule, ...]] = (
     Rule("issuer", lambda c: _set(c, "jwks_url") and not _set(c, "issuer"),
          "is required with jwks_url",
          "set {p}issuer to the iss claim of the tokens the key set's owner issues"),
-    *map(_remote_only, ("jwks_cache_ttl", "jwks_timeout")),
+    *map(_remote_only, ("jwks_cache_ttl", "jwks_timeout", "jwks_max_stale")),
     _needs("private_key_passphrase", "private_key_file"),
     _needs("payload", "token_route", " (e.g. /token)"),
     _needs("response", "token_route"),

@@ -155,13 +155,13 @@ class Verifier:
         self._clock = clock
         self._algorithm = config.algorithm
         self._check = keys.checker()
-        # Accepted headers -> the kid they name. Bounded; an attacker filling it only costs
-        # re-parsing.
+        # Headers of verified tokens -> the kid they name, and recently verified tokens ->
+        # their payload text and kid. Only tokens that passed every check get into either,
+        # so nothing an attacker sends can; both are bounded by clearing when full.
         self._header_kids: dict[bytes, str | None] = {}
-        # Recently verified tokens -> their payload text. Only tokens that passed every
-        # check get in, so nothing an attacker sends can; bounded by clearing when full.
-        self._verified: dict[str, str] = {}
+        self._verified: dict[str, tuple[str, str | None]] = {}
         self._source = keys.source
+        self._remote = keys.remote
         self._generation = self._source.generation
         self._max_bytes = config.max_token_bytes
         self._typ = _media_type(config.typ) if config.typ is not None else None
@@ -178,21 +178,34 @@ class Verifier:
             return self._discovered.issuer
         return self._issuer
 
+    @property
+    def known_issuer(self) -> str | None:
+        """:attr:`expected_issuer` as far as it is known now: never fetches a discovery document."""
+        if self._discovered is not None:
+            return self._discovered.known_issuer
+        return self._issuer
+
     def verify(self, token: str | bytes) -> dict[str, Any]:
         """The token's claims, or an ``InvalidTokenError`` saying why not.
 
         A config fed by a remote key set may raise ``KeySetUnavailableError`` instead: the
         set cannot be fetched and the token's key is not held (answer 503, not 401).
         """
+        known = self._verified.get(token) if isinstance(token, str) else None
+        if known is not None and self._remote is not None:
+            # The key must still be held: a dict lookup and a clock compare while the set is
+            # fresh; once it is due, a refresh (a withdrawn key raises UnknownKeyError).
+            self._remote.key_for(known[1])
         if self._source.generation != self._generation:
             # The remote key set changed: what verified before is verified again.
             self._verified.clear()
+            self._header_kids.clear()
             self._generation = self._source.generation
-        known = self._verified.get(token) if isinstance(token, str) else None
+            known = None
         if known is not None:
             # The same bytes passed every check before: only time has moved. Parse again
             # so every caller gets claims of its own.
-            claims = _parse_object(known, "payload")
+            claims = _parse_object(known[0], "payload")
             self._check_claims(claims)
             return claims
         if isinstance(token, str):
@@ -216,12 +229,9 @@ class Verifier:
             raise MalformedTokenError("header_too_large")
 
         kid = self._header_kids.get(header_b64, _MISSING)
-        if kid is _MISSING:
+        new_header = kid is _MISSING
+        if new_header:
             kid = self._kid_of(_json_object(header_b64, "header"))
-            # Tokens of one config share a few headers: remember what each accepted one names.
-            if len(self._header_kids) >= _HEADER_CACHE_SIZE:
-                self._header_kids.clear()
-            self._header_kids[header_b64] = kid
         key = self._source.key_for(kid)  # type: ignore[arg-type]
         signature = _b64decode(signature_b64)
         if not self._check(header_b64 + b"." + payload_b64, key, signature):
@@ -230,10 +240,16 @@ class Verifier:
         text = _text_of(payload_b64, "payload")
         claims = _parse_object(text, "payload")
         self._check_claims(claims)
+        # Verified: tokens of one config share a few headers, and a client sends its token
+        # again and again; remember both.
+        if new_header:
+            if len(self._header_kids) >= _HEADER_CACHE_SIZE:
+                self._header_kids.clear()
+            self._header_kids[header_b64] = kid  # type: ignore[assignment]
         if isinstance(token, str):
             if len(self._verified) >= _VERIFIED_CACHE_SIZE:
                 self._verified.clear()
-            self._verified[token] = text
+            self._verified[token] = (text, kid)  # type: ignore[assignment]
         return claims
 
     def _kid_of(self, header: dict[str, Any]) -> str | None:
