@@ -31,13 +31,10 @@ Modules for tools: :mod:`pyramid_jwtnode.testing` (helpers for host apps' tests)
 
 from __future__ import annotations
 
-import functools
+import importlib
+from typing import TYPE_CHECKING, Any
 
-from pyramid.config import Configurator
-from pyramid.interfaces import PHASE0_CONFIG
-
-from .csrf import csrf_view
-from .directives import DIRECTIVES, declare_from_settings
+# The exception tree imports nothing: it is always here.
 from .exceptions import (
     ExpiredTokenError,
     GrantError,
@@ -54,16 +51,41 @@ from .exceptions import (
     StoreUnavailableError,
     UnknownKeyError,
 )
-from .issuer import IssuedToken, Issuer
-from .keys import load_keys
-from .node import JWTNode, build_node, get_jwt_node
-from .policy import JWTSecurityPolicy
-from .request import create_jwt, revoke_jwt, revoke_jwt_subject
-from .revocation import Revocation
-from .settings import JWTConfig, parse_config
-from .stores import MemoryStore, RedisStore, RevocationStore
-from .verifier import Verifier
-from .views import unavailable_view
+
+if TYPE_CHECKING:
+    from pyramid.config import Configurator
+
+    from .issuer import IssuedToken, Issuer
+    from .keyload import load_keys
+    from .node import JWTNode, build_node, get_jwt_node
+    from .policy import JWTSecurityPolicy
+    from .revocation import Revocation
+    from .settings import JWTConfig, parse_config
+    from .stores import MemoryStore, RedisStore, RevocationStore
+    from .verifier import Verifier
+
+#: Where each public name lives. They are imported on first use, so that importing the JOSE
+#: core (``pyramid_jwtnode.verifier``, ``.issuer``, ``.keys``, ``.jwks``) loads no Pyramid.
+_LAZY = {
+    "get_jwt_node": "node", "JWTNode": "node", "build_node": "node",
+    "JWTConfig": "settings", "parse_config": "settings",
+    "load_keys": "keyload",
+    "Issuer": "issuer", "IssuedToken": "issuer",
+    "Verifier": "verifier",
+    "JWTSecurityPolicy": "policy",
+    "Revocation": "revocation",
+    "RevocationStore": "stores", "MemoryStore": "stores", "RedisStore": "stores",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'pyramid_jwtnode' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     # wiring
@@ -104,12 +126,6 @@ __all__ = [
 
 def includeme(config: Configurator) -> None:
     """Add the directives and request methods; declare the ini-listed configs at commit."""
-    for name, directive in DIRECTIVES.items():
-        config.add_directive(name, directive)
-    config.add_request_method(create_jwt, "create_jwt")
-    config.add_request_method(revoke_jwt, "revoke_jwt")
-    config.add_request_method(revoke_jwt_subject, "revoke_jwt_subject")
-    config.add_exception_view(unavailable_view, context=StoreUnavailableError)
-    config.add_exception_view(unavailable_view, context=KeySetUnavailableError)
-    config.add_view_deriver(csrf_view, "jwt_csrf_view", under="secured_view", over="csrf_view")
-    config.action(None, functools.partial(declare_from_settings, config), order=PHASE0_CONFIG)
+    from .wiring import include
+
+    include(config)

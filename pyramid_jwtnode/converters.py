@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
-import ipaddress
 import math
 import re
 import urllib.parse
@@ -20,6 +19,8 @@ from typing import Any, Final
 
 from pyramid.path import DottedNameResolver
 from pyramid.settings import aslist, falsey, truthy
+
+from .jwks import url_problem
 
 __all__ = ["Invalid", "Text", "Number", "Flag", "Words", "Choice", "Dotted", "Url", "url_problem"]
 
@@ -183,25 +184,6 @@ class Dotted:
         if not callable(value):
             raise Invalid("does not name a callable", self.fix)
         return value  # type: ignore[no-any-return]
-
-
-def url_problem(url: str) -> str | None:
-    """Why ``url`` may not be fetched: HTTPS only, except plain HTTP to a loopback host."""
-    try:
-        parts = urllib.parse.urlsplit(url)
-        host = parts.hostname
-    except ValueError:
-        return "is not a URL"
-    if not host or parts.scheme not in ("https", "http"):
-        return "must be an https:// URL"
-    if parts.scheme == "http":
-        try:
-            loopback = ipaddress.ip_address(host).is_loopback
-        except ValueError:
-            loopback = host == "localhost"
-        if not loopback:
-            return "must use https:// (plain http is allowed only to a loopback host)"
-    return None
 
 
 @dataclasses.dataclass(frozen=True)

@@ -25,7 +25,7 @@ from jwt.utils import base64url_encode as b64url
 from .exceptions import IssueError
 from .keys import KeySet
 from .limits import MAX_JSON_DEPTH, MAX_NUMERIC_DATE, REFRESH_TYP, RESERVED_CLAIMS, repeated_names, shallow
-from .settings import JWTConfig
+from .rules import TokenRules
 
 __all__ = ["Issuer", "IssuedToken", "refresh_audience"]
 
@@ -60,7 +60,7 @@ class Issuer:
 
     def __init__(
         self,
-        config: JWTConfig,
+        config: TokenRules,
         keys: KeySet,
         *,
         clock: Callable[[], float] = time.time,

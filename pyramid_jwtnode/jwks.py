@@ -42,6 +42,7 @@ tell "not in the set" from "the set cannot be fetched".
 from __future__ import annotations
 
 import http.client
+import ipaddress
 import json
 import logging
 import socket
@@ -56,10 +57,9 @@ from typing import Any, Final
 from jwt.exceptions import InvalidKeyError
 
 from .algorithms import implementation, key_problem, key_type
-from .converters import url_problem
 from .exceptions import KeySetUnavailableError, UnknownKeyError
 
-__all__ = ["RemoteKeySet", "Fetched", "FetchError", "fetch_json", "keys_of", "PRIVATE_MEMBERS"]
+__all__ = ["RemoteKeySet", "Fetched", "FetchError", "fetch_json", "keys_of", "url_problem", "PRIVATE_MEMBERS"]
 
 log = logging.getLogger("pyramid_jwtnode")
 
@@ -71,6 +71,25 @@ MAX_ANSWER_BYTES: Final = 256 * 1024
 REFETCH_INTERVAL: Final = 1.0
 #: Default longest time past its expiry that a key set which cannot be refreshed stays in use.
 MAX_STALE: Final = 86400.0
+
+
+def url_problem(url: str) -> str | None:
+    """Why ``url`` may not be fetched: HTTPS only, except plain HTTP to a loopback host."""
+    try:
+        parts = urllib.parse.urlsplit(url)
+        host = parts.hostname
+    except ValueError:
+        return "is not a URL"
+    if not host or parts.scheme not in ("https", "http"):
+        return "must be an https:// URL"
+    if parts.scheme == "http":
+        try:
+            loopback = ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            loopback = host == "localhost"
+        if not loopback:
+            return "must use https:// (plain http is allowed only to a loopback host)"
+    return None
 
 
 class FetchError(Exception):

@@ -11,7 +11,8 @@ from pyramid.registry import Registry
 
 from .interfaces import IJWTNodes, IJWTPolicies
 from .issuer import Issuer
-from .keys import KeySet, load_keys
+from .keyload import load_keys
+from .keys import KeySet
 from .revocation import Revocation
 from .settings import JWTConfig, setting_error
 from .stores import RevocationStore, open_store

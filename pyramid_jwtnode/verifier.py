@@ -37,7 +37,7 @@ from .exceptions import (
 )
 from .keys import KeySet
 from .limits import MAX_HEADER_SEGMENT, MAX_JSON_DEPTH, MAX_NUMERIC_DATE, REFRESH_TYP, shallow
-from .settings import JWTConfig
+from .rules import TokenRules
 
 __all__ = ["Verifier", "peek_header", "peek_claims"]
 
@@ -149,7 +149,7 @@ class Verifier:
     """Verifies tokens for one config; safe to share between threads."""
 
     def __init__(
-        self, config: JWTConfig, keys: KeySet, *, clock: Callable[[], float] = time.time
+        self, config: TokenRules, keys: KeySet, *, clock: Callable[[], float] = time.time
     ) -> None:
         self.config = config
         self._clock = clock

@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from pyramid_jwtnode.keys import jwk_thumbprint, load_keys, resolve_path
+from pyramid_jwtnode.keyload import load_keys, resolve_path
+from pyramid_jwtnode.keys import jwk_thumbprint
 from pyramid_jwtnode.settings import parse_config
 
 from .conftest import HS256_SECRET, KeyPair

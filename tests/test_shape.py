@@ -24,9 +24,9 @@ PACKAGE = Path(pyramid_jwtnode.__file__).parent
 
 #: Bottom to top: a module may import only modules listed before it.
 LAYERS = [
-    "exceptions", "interfaces", "algorithms", "limits", "claims", "converters", "settings", "jwks", "keys",
-    "keygen", "stores", "issuer", "verifier", "selection", "revocation", "node", "params", "responses",
-    "cookies", "views", "policy", "request", "csrf", "directives", "__init__",
+    "exceptions", "interfaces", "algorithms", "limits", "claims", "rules", "jwks", "keys", "converters",
+    "settings", "keyload", "keygen", "stores", "issuer", "verifier", "selection", "revocation", "node", "params", "responses",
+    "cookies", "views", "policy", "request", "csrf", "directives", "wiring", "__init__",
 ]
 #: Tools beside the wiring (the CLI, test helpers, serving on gunicorn): they use the plain
 #: objects and the registry, never the directives.
@@ -150,3 +150,17 @@ def test_two_declarations_at_one_level_still_conflict() -> None:
             config.include("pyramid_jwtnode")
             config.add_jwt_config("api", algorithm="HS256", secret=HS256_SECRET, expires_in=60)
             config.add_jwt_config("api", algorithm="HS256", secret=HS256_SECRET, expires_in=90)
+
+
+#: The JOSE core: what signs, verifies and holds keys. It knows nothing of Pyramid.
+JOSE_CORE = ("algorithms", "limits", "claims", "rules", "jwks", "keys", "issuer", "verifier", "selection")
+
+
+def test_the_jose_core_imports_without_pyramid() -> None:
+    """Importing the JOSE core loads no Pyramid, WebOb or zope module (a fresh interpreter)."""
+    code = ("import sys\n"
+            + "".join(f"import pyramid_jwtnode.{m}\n" for m in JOSE_CORE)
+            + "loaded = sorted(m for m in sys.modules if m.split('.')[0] in ('pyramid', 'webob', 'zope'))\n"
+            + "assert not loaded, loaded\n")
+    done = __import__("subprocess").run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr

@@ -115,17 +115,38 @@ settings_dicts = st.dictionaries(
 def test_any_settings_give_a_config_or_a_configuration_error(name: str, raw: dict[str, Any]) -> None:
     try:
         result = parse_config(name, raw)
-    except ConfigurationError:
+    except ConfigurationError as exc:
+        # the error names a setting key, and never the value of a secret
+        assert f"jwt.{name}." in str(exc) or "jwt." in str(exc), str(exc)
+        secret = raw.get("secret")
+        if isinstance(secret, str) and len(secret) >= 8:
+            assert secret not in str(exc)
         return
-    assert isinstance(result, JWTConfig)
+    # a config came out: it holds what was asked for, checked
+    assert result.name == name
+    assert str(raw.get("algorithm", "")).strip().upper() == result.algorithm.upper()
+    assert result.expires_in is None or result.expires_in > 0
+
+
+@given(st.integers(1, 10**6), st.integers(0, 300), st.sampled_from(["HS256", "HS384", "HS512"]))
+def test_valid_settings_always_give_a_config(expires_in: int, leeway: int, algorithm: str) -> None:
+    """The companion of the property above: it would pass for a parser that always raises."""
+    config = parse_config("ok", {"algorithm": algorithm, "secret": HS256_SECRET * 2,
+                                 "expires_in": str(expires_in), "leeway": str(leeway)})
+    assert (config.algorithm, config.expires_in, config.leeway) == (algorithm, expires_in, leeway)
 
 
 @given(st.dictionaries(st.text(max_size=25).map(lambda k: "jwt." + k), st.text(max_size=20), max_size=6))
 def test_any_jwt_keys_group_or_raise_a_configuration_error(settings: dict[str, str]) -> None:
     try:
-        configs_from_settings(settings)
-    except ConfigurationError:
-        pass
+        groups = configs_from_settings(settings)
+    except ConfigurationError as exc:
+        assert "jwt." in str(exc), str(exc)
+        return
+    # every grouped value is one of the settings given, under its config's prefix
+    for name, group in groups.items():
+        for key, value in group.items():
+            assert settings[f"jwt.{name}.{key}"] == value
 
 
 # -- round trip ------------------------------------------------------------------------
