@@ -31,8 +31,8 @@ sys.path.insert(0, "BENCH")
 import apps
 import jwt
 from pyramid_jwtnode import Issuer, Verifier, load_keys, parse_config
-from pyramid_jwtnode.jwks import Fetched, RemoteKeySet
-from pyramid_jwtnode.keys import KeySet
+from pyramid_jwtnode.jose.jwks import Fetched, RemoteKeySet
+from pyramid_jwtnode.jose.keys import KeySet
 
 def best(fn, number, repeat=5):
     return min(timeit.repeat(fn, number=number, repeat=repeat)) / number * 1e6

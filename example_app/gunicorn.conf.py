@@ -10,7 +10,7 @@ load balancer that buffers requests in front of it (sync workers serve one reque
 import gc
 import os
 
-from pyramid_jwtnode.gunicorn import RedactingLogger, bind_address, worker_count
+from pyramid_jwtnode.tools.gunicorn import RedactingLogger, bind_address, worker_count
 
 bind = bind_address()  # HOST:PORT from the environment, default 0.0.0.0:6543
 workers = worker_count()  # WEB_CONCURRENCY, else one per CPU (affinity and cgroup quota)

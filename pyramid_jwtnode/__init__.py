@@ -25,14 +25,16 @@ Errors
     held) a :class:`KeySetUnavailableError`: both are answered 503. Bad settings or keys are Pyramid's
     ``ConfigurationError``, at start-up.
 
-Modules for tools: :mod:`pyramid_jwtnode.testing` (helpers for host apps' tests),
-:mod:`pyramid_jwtnode.settings` (the settings table), :mod:`pyramid_jwtnode.cli` (``pjwt``).
+Modules for tools: :mod:`pyramid_jwtnode.tools.testing` (helpers for host apps' tests),
+:mod:`pyramid_jwtnode.integration.settings` (the settings table), :mod:`pyramid_jwtnode.tools.cli` (``pjwt``).
 """
 
 from __future__ import annotations
 
 import importlib
 from typing import TYPE_CHECKING, Any
+
+from . import _moved
 
 # The exception tree imports nothing: it is always here.
 from .exceptions import (
@@ -52,29 +54,32 @@ from .exceptions import (
     UnknownKeyError,
 )
 
+_moved.install()  # the flat layout's module paths keep working
+
 if TYPE_CHECKING:
     from pyramid.config import Configurator
 
-    from .issuer import IssuedToken, Issuer
-    from .keyload import load_keys
-    from .node import JWTNode, build_node, get_jwt_node
-    from .policy import JWTSecurityPolicy
-    from .revocation import Revocation
-    from .settings import JWTConfig, parse_config
-    from .stores import MemoryStore, RedisStore, RevocationStore
-    from .verifier import Verifier
+    from .integration.keyload import load_keys
+    from .integration.policy import JWTSecurityPolicy
+    from .integration.revocation import Revocation
+    from .integration.runtime import JWTNode, build_node, get_jwt_node
+    from .integration.settings import JWTConfig, parse_config
+    from .jose.issuer import IssuedToken, Issuer
+    from .jose.verifier import Verifier
+    from .storage.stores import MemoryStore, RedisStore, RevocationStore
 
 #: Where each public name lives. They are imported on first use, so that importing the JOSE
-#: core (``pyramid_jwtnode.verifier``, ``.issuer``, ``.keys``, ``.jwks``) loads no Pyramid.
+#: core (``pyramid_jwtnode.jose.verifier``, ``.issuer``, ``.keys``, ``.jwks``) loads no Pyramid.
 _LAZY = {
-    "get_jwt_node": "node", "JWTNode": "node", "build_node": "node",
-    "JWTConfig": "settings", "parse_config": "settings",
-    "load_keys": "keyload",
-    "Issuer": "issuer", "IssuedToken": "issuer",
-    "Verifier": "verifier",
-    "JWTSecurityPolicy": "policy",
-    "Revocation": "revocation",
-    "RevocationStore": "stores", "MemoryStore": "stores", "RedisStore": "stores",
+    "get_jwt_node": "integration.runtime", "JWTNode": "integration.runtime",
+    "build_node": "integration.runtime",
+    "JWTConfig": "integration.settings", "parse_config": "integration.settings",
+    "load_keys": "integration.keyload",
+    "Issuer": "jose.issuer", "IssuedToken": "jose.issuer",
+    "Verifier": "jose.verifier",
+    "JWTSecurityPolicy": "integration.policy",
+    "Revocation": "integration.revocation",
+    "RevocationStore": "storage.stores", "MemoryStore": "storage.stores", "RedisStore": "storage.stores",
 }
 
 
@@ -126,6 +131,6 @@ __all__ = [
 
 def includeme(config: Configurator) -> None:
     """Add the directives and request methods; declare the ini-listed configs at commit."""
-    from .wiring import include
+    from .integration.wiring import include
 
     include(config)

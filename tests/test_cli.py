@@ -16,7 +16,7 @@ import pytest
 from pyramid.paster import get_app
 from webtest import TestApp
 
-from pyramid_jwtnode.cli import main
+from pyramid_jwtnode.tools.cli import main
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "example_app"
 TESTING_INI = str(EXAMPLE / "testing.ini")
@@ -180,7 +180,7 @@ def test_a_closed_pipe_is_no_traceback() -> None:
     import subprocess
     import sys
 
-    script = ("import sys; from pyramid_jwtnode.cli import main; "
+    script = ("import sys; from pyramid_jwtnode.tools.cli import main; "
               "sys.exit(main(['configs', 'example_app/development.ini', '--json']))")
     read_fd, write_fd = os.pipe()
     os.close(read_fd)  # nobody reads: every write is a broken pipe

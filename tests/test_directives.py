@@ -11,7 +11,7 @@ from pyramid.exceptions import ConfigurationConflictError, ConfigurationError
 from webtest import TestApp
 
 from pyramid_jwtnode import get_jwt_node
-from pyramid_jwtnode.node import JWTNode
+from pyramid_jwtnode.integration.runtime import JWTNode
 
 from .conftest import HS256_SECRET, KeyPair
 from .helpers import raises_config_error

@@ -20,8 +20,8 @@ import pytest
 
 import pyramid_jwtnode
 from pyramid_jwtnode import gunicorn, testing
-from pyramid_jwtnode.cli import _parser
-from pyramid_jwtnode.settings import GLOBAL_SETTINGS, SETTINGS
+from pyramid_jwtnode.tools.cli import _parser
+from pyramid_jwtnode.integration.settings import GLOBAL_SETTINGS, SETTINGS
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -59,9 +59,9 @@ def test_the_api_page_documents_exactly_the_public_names(html: Path) -> None:
     page = html / "api.html"
     top = {i.rpartition(".")[2] for i in ids(page, r"pyramid_jwtnode\.[A-Za-z_]+")}
     assert top == set(pyramid_jwtnode.__all__)
-    helpers = {i.rpartition(".")[2] for i in ids(page, r"pyramid_jwtnode\.testing\.[A-Za-z_]+")}
+    helpers = {i.rpartition(".")[2] for i in ids(page, r"pyramid_jwtnode\.tools\.testing\.[A-Za-z_]+")}
     assert helpers == set(testing.__all__)
-    serving = {i.rpartition(".")[2] for i in ids(page, r"pyramid_jwtnode\.gunicorn\.[A-Za-z_]+")}
+    serving = {i.rpartition(".")[2] for i in ids(page, r"pyramid_jwtnode\.tools\.gunicorn\.[A-Za-z_]+")}
     assert serving == set(gunicorn.__all__)
 
 

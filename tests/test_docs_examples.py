@@ -29,8 +29,8 @@ from pyramid.session import SignedCookieSessionFactory
 from webtest import TestApp
 
 from pyramid_jwtnode import InvalidTokenError, build_node, get_jwt_node, parse_config
-from pyramid_jwtnode.cli import main as pjwt
-from pyramid_jwtnode.settings import GLOBAL_SETTINGS, SETTINGS, PreviousKey, configs_from_settings
+from pyramid_jwtnode.tools.cli import main as pjwt
+from pyramid_jwtnode.integration.settings import GLOBAL_SETTINGS, SETTINGS, PreviousKey, configs_from_settings
 
 from .conftest import HS256_SECRET, Clock, KeyPair
 

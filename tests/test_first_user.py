@@ -21,8 +21,8 @@ from pyramid.security import forget
 from webtest import TestApp
 
 from pyramid_jwtnode import IssueError, get_jwt_node
-from pyramid_jwtnode.cli import main
-from pyramid_jwtnode.testing import Clock, auth_header, mint_token
+from pyramid_jwtnode.tools.cli import main
+from pyramid_jwtnode.tools.testing import Clock, auth_header, mint_token
 
 from .conftest import HS256_SECRET, NOW
 from .helpers import raises_config_error
@@ -99,7 +99,7 @@ def test_revoke_jwt_raises_store_unavailable_as_documented() -> None:
     from pyramid.testing import DummyRequest
 
     from pyramid_jwtnode import StoreUnavailableError
-    from pyramid_jwtnode.request import revoke_jwt
+    from pyramid_jwtnode.integration.request import revoke_jwt
 
     app = app_with(store=f"redis://127.0.0.1:{free_port()}/0")
     request = DummyRequest(environ={"HTTP_AUTHORIZATION": bearer_of(app, {"sub": "alice"})["Authorization"]})

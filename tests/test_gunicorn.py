@@ -27,7 +27,7 @@ from typing import Any
 import jwt
 import pytest
 
-from pyramid_jwtnode.gunicorn import RedactingLogger, bind_address, redact, worker_count
+from pyramid_jwtnode.tools.gunicorn import RedactingLogger, bind_address, redact, worker_count
 
 ROOT = Path(__file__).resolve().parent.parent
 CONF = ROOT / "example_app" / "gunicorn.conf.py"
@@ -68,7 +68,7 @@ def test_host_port_web_concurrency_and_control_socket_from_the_environment(
     assert conf["control_socket"] == str(tmp_path / "ctl.sock") and "control_socket_disable" not in conf
 
 
-# -- pyramid_jwtnode.gunicorn -----------------------------------------------------------------
+# -- pyramid_jwtnode.tools.gunicorn -----------------------------------------------------------------
 
 
 @pytest.mark.parametrize(("environ", "expected"), [

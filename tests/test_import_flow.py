@@ -22,9 +22,9 @@ from pyramid.exceptions import ConfigurationError
 from pyramid.paster import get_app
 from webtest import TestApp
 
-from pyramid_jwtnode.cli import main
-from pyramid_jwtnode.flow import FlowError, Translation, parse_flow, translate
-from pyramid_jwtnode.settings import JWTConfig, configs_from_settings, parse_config
+from pyramid_jwtnode.tools.cli import main
+from pyramid_jwtnode.flowimport.flow import FlowError, Translation, parse_flow, translate
+from pyramid_jwtnode.integration.settings import JWTConfig, configs_from_settings, parse_config
 
 FLOWS = Path(__file__).resolve().parent / "flows"
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "import-flow.rst"

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from pyramid_jwtnode.keyload import load_keys, resolve_path
-from pyramid_jwtnode.keys import jwk_thumbprint
-from pyramid_jwtnode.settings import parse_config
+from pyramid_jwtnode.integration.keyload import load_keys, resolve_path
+from pyramid_jwtnode.jose.keys import jwk_thumbprint
+from pyramid_jwtnode.integration.settings import parse_config
 
 from .conftest import HS256_SECRET, KeyPair
 from .helpers import deny_reading, raises_config_error

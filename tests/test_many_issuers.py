@@ -29,8 +29,8 @@ from pyramid.config import Configurator
 from webtest import TestApp
 
 from pyramid_jwtnode import KeySetUnavailableError, UnknownKeyError, get_jwt_node
-from pyramid_jwtnode.cli import main as pjwt
-from pyramid_jwtnode.jwks import Fetched, FetchError, RemoteKeySet, keys_of
+from pyramid_jwtnode.tools.cli import main as pjwt
+from pyramid_jwtnode.jose.jwks import Fetched, FetchError, RemoteKeySet, keys_of
 
 from .conftest import HS256_SECRET, Clock, KeyPair
 from .helpers import raises_config_error

@@ -22,8 +22,8 @@ from pyramid.httpexceptions import HTTPForbidden
 from webtest import TestApp
 
 from pyramid_jwtnode import MemoryStore, RedisStore, get_jwt_node
-from pyramid_jwtnode.cli import main as pjwt
-from pyramid_jwtnode.stores import Rotation
+from pyramid_jwtnode.tools.cli import main as pjwt
+from pyramid_jwtnode.storage.stores import Rotation
 
 from .conftest import HS256_SECRET, NOW, Clock
 from .helpers import http, raises_config_error, serve_ini

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from pyramid_jwtnode.settings import (
+from pyramid_jwtnode.integration.settings import (
     SETTINGS,
     JWTConfig,
     PreviousKey,

@@ -1,10 +1,11 @@
-"""The package's shape: a narrow, documented public API, imports that point one way, and
-Pyramid's own rules for registrations an app overrides."""
+"""The package's shape: folders by tier, imports that point one way, a narrow documented
+public API, and Pyramid's own rules for registrations an app overrides."""
 
 from __future__ import annotations
 
 import ast
 import inspect
+import subprocess
 import sys
 import types
 from pathlib import Path
@@ -22,47 +23,112 @@ from .conftest import HS256_SECRET
 
 PACKAGE = Path(pyramid_jwtnode.__file__).parent
 
-#: Bottom to top: a module may import only modules listed before it.
-LAYERS = [
-    "exceptions", "interfaces", "algorithms", "limits", "claims", "rules", "jwks", "keys", "converters",
-    "settings", "keyload", "keygen", "stores", "issuer", "verifier", "selection", "revocation", "node", "params", "responses",
-    "cookies", "views", "policy", "request", "csrf", "directives", "wiring", "__init__",
-]
-#: Tools beside the wiring (the CLI, test helpers, serving on gunicorn): they use the plain
-#: objects and the registry, never the directives.
-TOOLS = {"cli", "deploy", "flow", "gunicorn", "jsliteral", "testing", "pytest_plugin"}
+#: Each tier's folder and its modules, bottom to top: inside a tier, a module imports only
+#: modules listed before it. ``""`` is the package's top level.
+TIERS: dict[str, list[str]] = {
+    "": ["exceptions", "_moved", "__init__"],
+    "jose": ["__init__", "algorithms", "limits", "claims", "rules", "jwks", "keys", "issuer", "verifier",
+             "choosing"],
+    "storage": ["__init__", "stores"],
+    "integration": ["__init__", "interfaces", "converters", "settings", "keyload", "revocation", "runtime",
+                    "reading", "responses", "cookies", "views", "policy", "request", "csrf", "directives",
+                    "wiring"],
+    "tools": ["__init__", "deploy", "gunicorn", "keygen", "testing", "pytest_plugin", "cli"],
+    "flowimport": ["__init__", "jsliteral", "flow"],
+}
+#: Which tiers each tier may import (besides its own modules).
+MAY_IMPORT: dict[str, set[str]] = {
+    "jose": {"exceptions"},
+    "storage": {"exceptions"},
+    "integration": {"exceptions", "jose", "storage"},
+    "tools": {"exceptions", "jose", "storage", "integration", "flowimport", "__init__"},
+    "flowimport": {"exceptions", "jose", "integration"},
+}
+#: The wiring's insides, which tools never reach into (they use plain objects and the registry).
+WIRING = {"integration.directives", "integration.views", "integration.wiring"}
 
 
-def own_imports(module: str) -> set[str]:
-    tree = ast.parse((PACKAGE / f"{module}.py").read_text())
+def modules() -> list[tuple[str, str]]:
+    return [(tier, module) for tier, names in TIERS.items() for module in names]
+
+
+def own_imports(tier: str, module: str) -> set[str]:
+    """The package's modules that ``tier/module`` imports, as ``"tier.module"`` (or
+    ``"exceptions"``, ``"__init__"`` for the top level)."""
+    path = PACKAGE / tier / f"{module}.py"
     found = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.ImportFrom) and node.level == 1:
-            found.add(node.module or "__init__")
-        elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("pyramid_jwtnode"):
-            found.add((node.module or "").partition(".")[2] or "__init__")
+    for node in ast.walk(ast.parse(path.read_text())):
+        if not isinstance(node, ast.ImportFrom):
+            continue
+        if node.level == 0:
+            if not (node.module or "").startswith("pyramid_jwtnode"):
+                continue
+            dotted = (node.module or "").partition(".")[2]
+        elif node.level == 1:
+            dotted = ".".join(p for p in (tier, node.module or "") if p)
+        else:
+            dotted = node.module or ""
+        found.add(dotted or "__init__")
     return found
 
 
-def test_every_module_has_a_place_in_the_layers() -> None:
-    modules = {p.stem for p in PACKAGE.glob("*.py")}
-    assert modules == set(LAYERS) | TOOLS
+def tier_of(dotted: str) -> str:
+    head, _, rest = dotted.partition(".")
+    return head if rest or head in TIERS and head else ""
 
 
-@pytest.mark.parametrize("module", LAYERS)
-def test_imports_point_down(module: str) -> None:
-    below = set(LAYERS[:LAYERS.index(module)])
-    assert own_imports(module) <= below, f"{module} imports from above itself"
+def test_the_tree_is_the_tiers() -> None:
+    """Every module of the package has its place in a tier's folder, and every folder is a tier."""
+    found = {(str(p.parent.relative_to(PACKAGE)).replace(".", ""), p.stem) for p in PACKAGE.rglob("*.py")}
+    assert found == set(modules())
 
 
-@pytest.mark.parametrize("module", sorted(TOOLS))
+@pytest.mark.parametrize(("tier", "module"), [m for m in modules() if m[0]])
+def test_imports_point_down(tier: str, module: str) -> None:
+    names = TIERS[tier]
+    below = {f"{tier}.{m}" for m in names[:names.index(module)]} | {tier} if module != "__init__" else set()
+    allowed = below | MAY_IMPORT[tier]
+    for dotted in own_imports(tier, module):
+        other = dotted.partition(".")[0]
+        assert dotted in allowed or other in MAY_IMPORT[tier], f"{tier}.{module} imports {dotted}"
+
+
+@pytest.mark.parametrize("module", TIERS["tools"])
 def test_tools_do_not_reach_into_the_wiring(module: str) -> None:
-    assert own_imports(module).isdisjoint({"directives", "views", "__init__"})
+    assert own_imports("tools", module).isdisjoint(WIRING)
 
 
 def test_the_named_imports_of_the_issue() -> None:
-    assert "issuer" not in own_imports("verifier")
-    assert "views" not in own_imports("policy")
+    assert "jose.issuer" not in own_imports("jose", "verifier")
+    assert "integration.views" not in own_imports("integration", "policy")
+
+
+def test_the_jose_core_imports_without_pyramid() -> None:
+    """Importing the whole JOSE tier loads no Pyramid, WebOb or zope module (a fresh interpreter)."""
+    code = ("import sys\n"
+            + "".join(f"import pyramid_jwtnode.jose.{m}\n" for m in TIERS["jose"] if m != "__init__")
+            + "loaded = sorted(m for m in sys.modules if m.split('.')[0] in ('pyramid', 'webob', 'zope'))\n"
+            + "assert not loaded, loaded\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+
+
+def test_storage_imports_without_pyramid_or_the_jose_core() -> None:
+    code = ("import sys\nimport pyramid_jwtnode.storage.stores\n"
+            "loaded = sorted(m for m in sys.modules if m.split('.')[0] in ('pyramid', 'webob', 'zope', 'jwt')"
+            " or m.startswith('pyramid_jwtnode.jose'))\nassert not loaded, loaded\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+
+
+@pytest.mark.parametrize("old", sorted(__import__("pyramid_jwtnode._moved", fromlist=["MOVED"]).MOVED))
+def test_old_import_paths_still_work(old: str) -> None:
+    """``pyramid_jwtnode.<module>`` of the flat layout is the module in its tier's folder."""
+    from importlib import import_module
+
+    from pyramid_jwtnode._moved import MOVED
+
+    assert import_module(f"pyramid_jwtnode.{old}") is import_module(f"pyramid_jwtnode.{MOVED[old]}")
 
 
 def test_public_api_is_narrow_and_documented() -> None:
@@ -150,17 +216,3 @@ def test_two_declarations_at_one_level_still_conflict() -> None:
             config.include("pyramid_jwtnode")
             config.add_jwt_config("api", algorithm="HS256", secret=HS256_SECRET, expires_in=60)
             config.add_jwt_config("api", algorithm="HS256", secret=HS256_SECRET, expires_in=90)
-
-
-#: The JOSE core: what signs, verifies and holds keys. It knows nothing of Pyramid.
-JOSE_CORE = ("algorithms", "limits", "claims", "rules", "jwks", "keys", "issuer", "verifier", "selection")
-
-
-def test_the_jose_core_imports_without_pyramid() -> None:
-    """Importing the JOSE core loads no Pyramid, WebOb or zope module (a fresh interpreter)."""
-    code = ("import sys\n"
-            + "".join(f"import pyramid_jwtnode.{m}\n" for m in JOSE_CORE)
-            + "loaded = sorted(m for m in sys.modules if m.split('.')[0] in ('pyramid', 'webob', 'zope'))\n"
-            + "assert not loaded, loaded\n")
-    done = __import__("subprocess").run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr

@@ -1,4 +1,4 @@
-"""pyramid_jwtnode.testing and the pytest plugin, used as a host app's tests would."""
+"""pyramid_jwtnode.tools.testing and the pytest plugin, used as a host app's tests would."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 from pyramid.paster import get_app
 from webtest import TestApp
 
-from pyramid_jwtnode.testing import Clock, auth_header, bearer, mint_token, registry_of
+from pyramid_jwtnode.tools.testing import Clock, auth_header, bearer, mint_token, registry_of
 
 INI = str(Path(__file__).resolve().parent.parent / "example_app" / "testing.ini")
 

@@ -2,15 +2,15 @@
 
 ``.. jwt-settings::``
     The settings reference, one row per field of
-    :data:`pyramid_jwtnode.settings.SETTINGS` (key, type, default, meaning).
+    :data:`pyramid_jwtnode.integration.settings.SETTINGS` (key, type, default, meaning).
     With the ``:global:`` flag: the keys directly under ``jwt.`` from
-    :data:`pyramid_jwtnode.settings.GLOBAL_SETTINGS`. Each row is the target of
+    :data:`pyramid_jwtnode.integration.settings.GLOBAL_SETTINGS`. Each row is the target of
     the ``:setting:`` role (``:setting:`leeway```, ``:setting:`jwt.configs```);
     a ``:setting:`` that names no row fails the build.
 
 ``.. pjwt-reference::``
     The ``pjwt`` command from its own argparse parser
-    (:func:`pyramid_jwtnode.cli._parser`): usage, description and every option
+    (:func:`pyramid_jwtnode.tools.cli._parser`): usage, description and every option
     with its help, for the main parser and each sub-command.
 
 ``.. jwtnode-api:: MODULE``
@@ -104,7 +104,7 @@ class SettingsDirective(SphinxDirective):
     option_spec = {"global": directives.flag}
 
     def run(self) -> list[nodes.Node]:
-        from pyramid_jwtnode.settings import GLOBAL_SETTINGS, SETTINGS
+        from pyramid_jwtnode.integration.settings import GLOBAL_SETTINGS, SETTINGS
 
         keyed: list[tuple[str, list[list[nodes.Node]]]] = []
         if "global" in self.options:
@@ -133,7 +133,7 @@ class SettingsDirective(SphinxDirective):
 def _missing_setting(app: Sphinx, env: Any, node: nodes.Element, contnode: nodes.Node) -> None:
     """A ``:setting:`` role naming no row of the reference is an error, not a plain word."""
     if node.get("reftype") == "setting":
-        logger.warning("unknown setting %r: it is not in pyramid_jwtnode.settings",
+        logger.warning("unknown setting %r: it is not in pyramid_jwtnode.integration.settings",
                        node.get("reftarget"), location=node)
 
 
@@ -204,7 +204,7 @@ class PjwtDirective(SphinxDirective):
     option_spec = {"heading": directives.single_char_or_unicode}
 
     def run(self) -> list[nodes.Node]:
-        from pyramid_jwtnode.cli import _parser
+        from pyramid_jwtnode.tools.cli import _parser
 
         heading = self.options.get("heading", "~")
         parser, commands = _parser()
@@ -304,7 +304,7 @@ class CallDirective(SphinxDirective):
 
     def run(self) -> list[nodes.Node]:
         from pyramid_jwtnode import request as request_methods
-        from pyramid_jwtnode.directives import DIRECTIVES
+        from pyramid_jwtnode.integration.directives import DIRECTIVES
 
         target = self.arguments[0]
         owner, _, name = target.partition(".")

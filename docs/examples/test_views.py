@@ -9,7 +9,7 @@ import webtest
 from pyramid.paster import get_appsettings
 
 from example_app import main
-from pyramid_jwtnode.testing import Clock
+from pyramid_jwtnode.tools.testing import Clock
 
 INI = "example_app/testing.ini"
 

@@ -6,7 +6,7 @@ import webtest
 from pyramid.authorization import Allow, Authenticated
 from pyramid.config import Configurator
 
-from pyramid_jwtnode.testing import Clock, auth_header, bearer, mint_token
+from pyramid_jwtnode.tools.testing import Clock, auth_header, bearer, mint_token
 
 TEST_SECRET = "a-test-secret-of-at-least-32-bytes-for-hs256"
 

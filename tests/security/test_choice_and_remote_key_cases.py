@@ -21,10 +21,10 @@ from pyramid.config import Configurator
 from webtest import TestApp
 
 from pyramid_jwtnode import KeySetUnavailableError, UnknownKeyError, get_jwt_node
-from pyramid_jwtnode.jwks import Fetched, FetchError, RemoteKeySet, fetch_json
-from pyramid_jwtnode.keys import KeySet
-from pyramid_jwtnode.settings import parse_config
-from pyramid_jwtnode.verifier import Verifier
+from pyramid_jwtnode.jose.jwks import Fetched, FetchError, RemoteKeySet, fetch_json
+from pyramid_jwtnode.jose.keys import KeySet
+from pyramid_jwtnode.integration.settings import parse_config
+from pyramid_jwtnode.jose.verifier import Verifier
 
 from ..conftest import KeyPair
 from ..jwks_server import Answer, DocumentServer

@@ -18,8 +18,8 @@ from pyramid.exceptions import ConfigurationError
 from webob import Request
 
 from pyramid_jwtnode import InvalidTokenError, Issuer, JWTConfig, Verifier, load_keys, parse_config
-from pyramid_jwtnode.limits import RESERVED_CLAIMS
-from pyramid_jwtnode.settings import SETTINGS, configs_from_settings
+from pyramid_jwtnode.jose.limits import RESERVED_CLAIMS
+from pyramid_jwtnode.integration.settings import SETTINGS, configs_from_settings
 
 from ..conftest import HS256_SECRET, NOW, Clock
 from .conftest import HS_API, HS_HEADER, b64, claims, forge, protected_app
@@ -101,7 +101,7 @@ def test_any_registered_claim_value_never_5xx(claim: str, value: Any) -> None:
 # -- settings -------------------------------------------------------------------------
 
 SAFE_CALLABLES = st.sampled_from(["", "example_app:recipe_payload", "no_such_module_x:y",
-                                  "pyramid_jwtnode.settings:PREFIX", "a b"])
+                                  "pyramid_jwtnode.integration.settings:PREFIX", "a b"])
 setting_values = st.one_of(st.none(), st.text(max_size=40), st.integers(-10**6, 10**6), st.booleans(),
                            st.lists(st.text(max_size=10), max_size=3), st.floats())
 callable_keys = {s.key for s in SETTINGS if s.type == "callable"}

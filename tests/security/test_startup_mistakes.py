@@ -80,7 +80,7 @@ PEM_LIKE = "-----BEGIN PUBLIC KEY-----\nMIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKC
         pytest.param(with_(leeway="301"), "jwt.main.leeway", HS256_SECRET, id="leeway-above-300"),
         pytest.param(with_(token_route="/t", payload="no_such_package.module:payload"), "jwt.main.payload",
                      HS256_SECRET, id="payload-does-not-resolve"),
-        pytest.param(with_(token_route="/t", payload="pyramid_jwtnode.settings:PREFIX"), "jwt.main.payload",
+        pytest.param(with_(token_route="/t", payload="pyramid_jwtnode.integration.settings:PREFIX"), "jwt.main.payload",
                      HS256_SECRET, id="payload-not-callable"),
     ],
 )

@@ -1,7 +1,7 @@
 """Serving in production, whatever the server: where to bind, how many workers, and log
 lines that never hold a token.
 
-Nothing here imports a server; :mod:`pyramid_jwtnode.gunicorn` and the other server modules
+Nothing here imports a server; :mod:`pyramid_jwtnode.tools.gunicorn` and the other server modules
 build on it.
 """
 

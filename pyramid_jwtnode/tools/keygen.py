@@ -8,7 +8,7 @@ import secrets
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
-from .algorithms import EC_CURVES, EDDSA, HMAC_MIN_BYTES, RSA_ALGORITHMS, RSA_MIN_BITS, RSA_NEW_KEY_BITS
+from ..jose.algorithms import EC_CURVES, EDDSA, HMAC_MIN_BYTES, RSA_ALGORITHMS, RSA_MIN_BITS, RSA_NEW_KEY_BITS
 
 __all__ = ["GeneratedKey", "generate"]
 

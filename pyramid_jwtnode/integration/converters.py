@@ -3,7 +3,7 @@
 Each converter is a small frozen object: calling it converts or raises
 :class:`Invalid` with the problem and the fix (never the value); its ``kind`` is
 the type the settings reference shows. Blank ini text means "not set" and never
-reaches a converter. :mod:`pyramid_jwtnode.settings` declares which setting
+reaches a converter. :mod:`pyramid_jwtnode.integration.settings` declares which setting
 uses which.
 """
 
@@ -20,7 +20,7 @@ from typing import Any, Final
 from pyramid.path import DottedNameResolver
 from pyramid.settings import aslist, falsey, truthy
 
-from .jwks import url_problem
+from ..jose.jwks import url_problem
 
 __all__ = ["Invalid", "Text", "Number", "Flag", "Words", "Choice", "Dotted", "Url", "url_problem"]
 

@@ -2,7 +2,7 @@
 
 :class:`JWTSecurityPolicy` reads ``Authorization: Bearer <token>`` (the scheme
 in any case), finds the config the token belongs to (:mod:`.selection`), verifies it
-with that config's :class:`~pyramid_jwtnode.verifier.Verifier` and rules, and answers a
+with that config's :class:`~pyramid_jwtnode.jose.verifier.Verifier` and rules, and answers a
 denied request the way OAuth 2.0 clients expect (RFC 6750 §3):
 
 =====================================  ======  ==========================================
@@ -31,18 +31,18 @@ from pyramid.authorization import ACLHelper, Authenticated, Everyone
 from pyramid.request import Request
 from pyramid.response import Response
 
-from .claims import claim_at, userid_of
+from ..exceptions import InvalidTokenError, KeySetUnavailableError, StoreUnavailableError
+from ..jose.choosing import Candidate, ConfigChooser
+from ..jose.claims import claim_at, userid_of
+from ..jose.issuer import IssuedToken
 from .cookies import TokenCookies
-from .exceptions import InvalidTokenError, KeySetUnavailableError, StoreUnavailableError
-from .issuer import IssuedToken
-from .params import RequestProblem, read_query
+from .reading import RequestProblem, read_query
 from .responses import bearer_challenge, unavailable
-from .selection import Candidate, ConfigChooser
 
 if TYPE_CHECKING:
-    from .node import JWTNode
+    from ..jose.verifier import Verifier
     from .revocation import Revocation
-    from .verifier import Verifier
+    from .runtime import JWTNode
 
 __all__ = ["JWTSecurityPolicy", "BearerResult", "CONFIG_PRINCIPAL"]
 
@@ -156,7 +156,7 @@ class JWTSecurityPolicy:
 
     With several configs, a token is checked by the config it belongs to (an exact
     ``kid`` match, else its ``iss``, else the configs of its ``alg`` in order: see
-    :mod:`pyramid_jwtnode.selection`), and the principal ``jwt-config:<name>`` of that
+    :mod:`pyramid_jwtnode.jose.choosing`), and the principal ``jwt-config:<name>`` of that
     config joins the request's principals.
     """
 
@@ -196,7 +196,7 @@ class JWTSecurityPolicy:
     @classmethod
     def from_nodes(cls, *nodes: JWTNode) -> JWTSecurityPolicy:
         """A policy accepting the tokens of several ready configs, each checked by its own
-        rules. Raises :class:`~pyramid_jwtnode.selection.IndistinguishableError` for configs
+        rules. Raises :class:`~pyramid_jwtnode.jose.choosing.IndistinguishableError` for configs
         whose tokens cannot be told apart."""
         policy = cls(name=nodes[0].name)
         policy.bind(*nodes)

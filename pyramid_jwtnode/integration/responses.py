@@ -15,7 +15,7 @@ from typing import Any, Final
 from pyramid.request import Request
 from pyramid.response import Response
 
-from .issuer import IssuedToken
+from ..jose.issuer import IssuedToken
 
 __all__ = [
     "NO_STORE",

@@ -32,7 +32,7 @@ import urllib.parse
 from collections.abc import Callable
 from typing import Any, Final, Protocol
 
-from .exceptions import StoreUnavailableError
+from ..exceptions import StoreUnavailableError
 
 __all__ = ["RevocationStore", "MemoryStore", "RedisStore", "open_store", "Rotation", "DEFAULT_PREFIX"]
 

@@ -22,7 +22,7 @@ from typing import Any, Final
 
 from jwt.utils import base64url_encode as b64url
 
-from .exceptions import IssueError
+from ..exceptions import IssueError
 from .keys import KeySet
 from .limits import MAX_JSON_DEPTH, MAX_NUMERIC_DATE, REFRESH_TYP, RESERVED_CLAIMS, repeated_names, shallow
 from .rules import TokenRules

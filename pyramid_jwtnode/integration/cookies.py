@@ -21,7 +21,7 @@ from typing import Any
 
 from webob.cookies import make_cookie
 
-from .issuer import IssuedToken
+from ..jose.issuer import IssuedToken
 from .settings import JWTConfig
 
 __all__ = ["TokenCookies"]

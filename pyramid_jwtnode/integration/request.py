@@ -14,8 +14,8 @@ from pyramid.config import Configurator
 from pyramid.request import Request
 
 from .interfaces import IJWTPolicies
-from .node import get_jwt_node
 from .policy import JWTSecurityPolicy
+from .runtime import get_jwt_node
 
 __all__ = ["create_jwt", "jwt_claims", "jwt_config", "revoke_jwt", "revoke_jwt_subject",
            "add_claims_property", "policies_of"]

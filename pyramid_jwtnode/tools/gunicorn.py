@@ -2,7 +2,7 @@
 
 A ``gunicorn.conf.py`` names these (``example_app/gunicorn.conf.py`` is one to copy)::
 
-    from pyramid_jwtnode.gunicorn import RedactingLogger, bind_address, worker_count
+    from pyramid_jwtnode.tools.gunicorn import RedactingLogger, bind_address, worker_count
 
     bind = bind_address()
     workers = worker_count()
@@ -10,7 +10,7 @@ A ``gunicorn.conf.py`` names these (``example_app/gunicorn.conf.py`` is one to c
 
 Needs gunicorn (``pip install "pyramid_jwtnode[gunicorn]"``); the rest of the package never
 imports this module. The docs' chapter "Performance and deployment" says why each choice
-is made. The server-agnostic parts live in :mod:`pyramid_jwtnode.deploy`.
+is made. The server-agnostic parts live in :mod:`pyramid_jwtnode.tools.deploy`.
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ it, and the rules between settings are the data in :data:`RULES`. Ini settings
 through the same parser.
 
 Nothing here touches the file system, the environment or Pyramid's
-Configurator: key files and ``secret_env`` are read by :mod:`pyramid_jwtnode.keys`.
+Configurator: key files and ``secret_env`` are read by :mod:`pyramid_jwtnode.jose.keys`.
 Every error is a :class:`~pyramid.exceptions.ConfigurationError` that names the
 setting and says how to fix it, and never repeats a value.
 """
@@ -24,9 +24,9 @@ from typing import Any, Final
 
 from pyramid.exceptions import ConfigurationError
 
-from .algorithms import ALGORITHMS, hmac_secret_problem, is_hmac
+from ..jose.algorithms import ALGORITHMS, hmac_secret_problem, is_hmac
+from ..jose.limits import RESERVED_CLAIMS
 from .converters import Choice, Dotted, Flag, Invalid, Number, Text, Url, Words
-from .limits import RESERVED_CLAIMS
 
 __all__ = [
     "PREFIX",
@@ -416,7 +416,7 @@ GLOBAL_SETTINGS: Final[tuple[tuple[str, str, str], ...]] = (
     (CLOCK_KEY, "callable",
      "For tests: a callable (or its dotted name) returning the time, used instead of "
      "`time.time` by every config declared in the settings, e.g. a "
-     "`pyramid_jwtnode.testing.Clock`. Never set it in production."),
+     "`pyramid_jwtnode.tools.testing.Clock`. Never set it in production."),
 )
 _GLOBAL_KEYS: Final = frozenset(key for key, _, _ in GLOBAL_SETTINGS)
 
@@ -668,7 +668,7 @@ def clock_from_settings(settings: Mapping[str, Any]) -> Callable[[], float] | No
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
     try:
-        return Dotted("give a callable returning the time, e.g. pyramid_jwtnode.testing.Clock(...)")(value)
+        return Dotted("give a callable returning the time, e.g. pyramid_jwtnode.tools.testing.Clock(...)")(value)
     except Invalid as exc:
         raise ConfigurationError(f"{CLOCK_KEY} {exc.problem}. Fix: {_sentence(exc.fix)}") from None
 

@@ -26,14 +26,14 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from .claims import userid_of
-from .exceptions import GrantError, InvalidTokenError, RevokedTokenError
-from .issuer import IssuedToken, Issuer, refresh_audience
-from .keys import KeySet
-from .limits import REFRESH_TYP
+from ..exceptions import GrantError, InvalidTokenError, RevokedTokenError
+from ..jose.claims import userid_of
+from ..jose.issuer import IssuedToken, Issuer, refresh_audience
+from ..jose.keys import KeySet
+from ..jose.limits import REFRESH_TYP
+from ..jose.verifier import Verifier
+from ..storage.stores import RevocationStore, Rotation
 from .settings import JWTConfig
-from .stores import RevocationStore, Rotation
-from .verifier import Verifier
 
 __all__ = ["Revocation", "Review"]
 

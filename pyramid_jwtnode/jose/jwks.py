@@ -56,8 +56,8 @@ from typing import Any, Final
 
 from jwt.exceptions import InvalidKeyError
 
+from ..exceptions import KeySetUnavailableError, UnknownKeyError
 from .algorithms import implementation, key_problem, key_type
-from .exceptions import KeySetUnavailableError, UnknownKeyError
 
 __all__ = ["RemoteKeySet", "Fetched", "FetchError", "fetch_json", "keys_of", "url_problem", "PRIVATE_MEMBERS"]
 

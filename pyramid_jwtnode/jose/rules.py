@@ -1,6 +1,6 @@
 """What the issuer and the verifier need to know of a config, as a protocol.
 
-:class:`~pyramid_jwtnode.settings.JWTConfig` (the parsed settings) is one; any object with
+:class:`~pyramid_jwtnode.integration.settings.JWTConfig` (the parsed settings) is one; any object with
 these read-only attributes will do, so the JOSE core (keys, issuer, verifier, remote key
 sets) needs neither the settings table nor Pyramid.
 """

@@ -23,13 +23,13 @@ from pyramid.interfaces import PHASE1_CONFIG, PHASE2_CONFIG
 from pyramid.registry import Registry
 from pyramid.security import NO_PERMISSION_REQUIRED
 
+from ..jose.choosing import IndistinguishableError
 from .csrf import csrf_header, install_storage_policy
 from .interfaces import IJWTNodes, IJWTPolicies
-from .node import JWTNode, build_node, get_jwt_node, register_node
 from .policy import JWTSecurityPolicy
-from .selection import IndistinguishableError
 from .request import add_claims_property
 from .revocation import Revocation
+from .runtime import JWTNode, build_node, get_jwt_node, register_node
 from .settings import (
     CONFIGS_KEY,
     SECURITY_POLICY_KEY,

@@ -4,7 +4,7 @@ A :class:`KeySet` holds key objects already prepared for PyJWT's algorithm objec
 is never handed PEM text on a request: parsing an RSA PEM costs ~100x the signature
 itself). Where the keys come from is :func:`pyramid_jwtnode.load_keys`, which reads a
 config's files and secrets once, at start-up; a config fed by a remote JWK Set gets a
-:class:`~pyramid_jwtnode.jwks.RemoteKeySet` instead, which fetches nothing until a token
+:class:`~pyramid_jwtnode.jose.jwks.RemoteKeySet` instead, which fetches nothing until a token
 needs a key. This module knows nothing of Pyramid.
 """
 
@@ -22,8 +22,8 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
 from jwt.algorithms import Algorithm
 from jwt.utils import base64url_encode
 
+from ..exceptions import UnknownKeyError
 from .algorithms import HMAC_HASHES, implementation, is_hmac
-from .exceptions import UnknownKeyError
 from .jwks import RemoteKeySet
 
 __all__ = ["KeySet", "KeySource", "LocalKeys", "jwk_thumbprint", "public_jwk", "public_bytes",

@@ -9,14 +9,14 @@ from collections.abc import Callable, Mapping
 
 from pyramid.registry import Registry
 
+from ..jose.issuer import Issuer
+from ..jose.keys import KeySet
+from ..jose.verifier import Verifier
+from ..storage.stores import RevocationStore, open_store
 from .interfaces import IJWTNodes, IJWTPolicies
-from .issuer import Issuer
 from .keyload import load_keys
-from .keys import KeySet
 from .revocation import Revocation
 from .settings import JWTConfig, setting_error
-from .stores import RevocationStore, open_store
-from .verifier import Verifier
 
 __all__ = ["JWTNode", "build_node", "get_jwt_node", "register_node"]
 

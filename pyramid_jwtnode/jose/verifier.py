@@ -26,7 +26,7 @@ import time
 from collections.abc import Callable
 from typing import Any, Final
 
-from .exceptions import (
+from ..exceptions import (
     ExpiredTokenError,
     ImmatureTokenError,
     InvalidClaimError,

@@ -28,10 +28,10 @@ from pyramid.httpexceptions import HTTPException
 from pyramid.request import Request
 from pyramid.response import Response
 
+from ..exceptions import GrantError, InvalidTokenError, IssueError, StoreUnavailableError
+from ..jose.issuer import IssuedToken, Issuer
 from .cookies import TokenCookies
-from .exceptions import GrantError, InvalidTokenError, IssueError, StoreUnavailableError
-from .issuer import IssuedToken, Issuer
-from .params import RequestProblem, check_body, read_form, read_query
+from .reading import RequestProblem, check_body, read_form, read_query
 from .responses import (
     NO_STORE,
     csrf_refused,

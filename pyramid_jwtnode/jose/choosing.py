@@ -32,7 +32,7 @@ import dataclasses
 from collections.abc import Callable, Sequence
 from typing import Any, Final, Generic, TypeVar
 
-from .exceptions import InvalidTokenError, KeySetUnavailableError, MalformedTokenError
+from ..exceptions import InvalidTokenError, KeySetUnavailableError, MalformedTokenError
 from .verifier import Verifier, peek_claims, peek_header
 
 __all__ = ["Candidate", "ConfigChooser", "IndistinguishableError"]

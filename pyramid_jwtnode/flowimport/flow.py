@@ -5,7 +5,7 @@ response`` around a ``jwt-config`` node. :func:`translate` turns the parsed JSON
 array into a :class:`Translation`: the ``jwt.*`` ini lines, a module of payload
 callables those lines name, the key material to write beside them and a report
 of what was mapped, what was skipped and why, and what needs a hand translation.
-Nothing here touches the file system or prints; :mod:`pyramid_jwtnode.cli`
+Nothing here touches the file system or prints; :mod:`pyramid_jwtnode.tools.cli`
 writes the files. Bad input raises :class:`FlowError`, which names the node.
 
 JavaScript is never run. A function node that only assigns an object literal to
@@ -30,9 +30,9 @@ from typing import Any, Final
 
 from pyramid.exceptions import ConfigurationError
 
-from .algorithms import ALGORITHMS, HMAC_MIN_BYTES, hmac_secret_problem, is_hmac
+from ..integration.settings import CONFIGS_KEY, PREFIX, parse_config
+from ..jose.algorithms import ALGORITHMS, HMAC_MIN_BYTES, hmac_secret_problem, is_hmac
 from .jsliteral import TOKEN, NotLiteral, payload_literal
-from .settings import CONFIGS_KEY, PREFIX, parse_config
 
 __all__ = [
     "INI_FILE",

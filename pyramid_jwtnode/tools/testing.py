@@ -2,7 +2,7 @@
 
 Plain functions, usable from any test runner::
 
-    from pyramid_jwtnode.testing import auth_header
+    from pyramid_jwtnode.tools.testing import auth_header
     res = testapp.get("/api/orders", headers=auth_header(testapp, {"sub": "alice", "roles": ["admin"]}))
 
 With pytest the fixture ``jwt_headers`` (from the plugin this package registers)
@@ -19,7 +19,7 @@ from typing import Any
 
 from pyramid.registry import Registry
 
-from .node import get_jwt_node
+from ..integration.runtime import get_jwt_node
 
 __all__ = ["Clock", "registry_of", "mint_token", "bearer", "auth_header"]
 

@@ -8,8 +8,8 @@ __all__ = ["IJWTNodes", "IJWTPolicies"]
 
 
 class IJWTNodes(Interface):
-    """The registry utility mapping config names to :class:`~pyramid_jwtnode.node.JWTNode`."""
+    """The registry utility mapping config names to :class:`~pyramid_jwtnode.integration.runtime.JWTNode`."""
 
 
 class IJWTPolicies(Interface):
-    """The registry utility listing the bound :class:`~pyramid_jwtnode.policy.JWTSecurityPolicy` objects."""
+    """The registry utility listing the bound :class:`~pyramid_jwtnode.integration.policy.JWTSecurityPolicy` objects."""

@@ -30,14 +30,14 @@ from pyramid.interfaces import ISecurityPolicy
 from pyramid.paster import bootstrap
 from pyramid.registry import Registry
 
-from .algorithms import ALGORITHMS, RSA_NEW_KEY_BITS, is_hmac
-from .exceptions import InvalidTokenError, IssueError, KeySetUnavailableError, StoreUnavailableError
-from .flow import INI_FILE, MODULE_FILE, FlowError, parse_flow, translate
-from .interfaces import IJWTNodes
-from .limits import RESERVED_CLAIMS
+from ..exceptions import InvalidTokenError, IssueError, KeySetUnavailableError, StoreUnavailableError
+from ..flowimport.flow import INI_FILE, MODULE_FILE, FlowError, parse_flow, translate
+from ..integration.interfaces import IJWTNodes
+from ..integration.policy import JWTSecurityPolicy
+from ..integration.runtime import JWTNode, get_jwt_node
+from ..jose.algorithms import ALGORITHMS, RSA_NEW_KEY_BITS, is_hmac
+from ..jose.limits import RESERVED_CLAIMS
 from .keygen import generate
-from .node import JWTNode, get_jwt_node
-from .policy import JWTSecurityPolicy
 
 __all__ = ["main"]
 

@@ -1,7 +1,7 @@
 """Loading and checking a config's key material, once, at start-up.
 
-:func:`load_keys` turns a checked :class:`~pyramid_jwtnode.settings.JWTConfig` into a
-:class:`~pyramid_jwtnode.keys.KeySet` of ready key objects. Every problem with a file or a
+:func:`load_keys` turns a checked :class:`~pyramid_jwtnode.integration.settings.JWTConfig` into a
+:class:`~pyramid_jwtnode.jose.keys.KeySet` of ready key objects. Every problem with a file or a
 key is a :class:`~pyramid.exceptions.ConfigurationError` that names the setting and never
 contains key material.
 """
@@ -16,9 +16,9 @@ from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from pyramid.path import AssetResolver
 
-from .algorithms import hmac_secret_problem, implementation, key_problem
-from .jwks import RemoteKeySet
-from .keys import KeySet, PrivateKey, PublicKey, jwk_thumbprint, public_bytes, public_jwk
+from ..jose.algorithms import hmac_secret_problem, implementation, key_problem
+from ..jose.jwks import RemoteKeySet
+from ..jose.keys import KeySet, PrivateKey, PublicKey, jwk_thumbprint, public_bytes, public_jwk
 from .settings import JWTConfig, setting_error
 
 __all__ = ["load_keys", "resolve_path"]

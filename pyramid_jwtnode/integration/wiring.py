@@ -8,9 +8,9 @@ import functools
 from pyramid.config import Configurator
 from pyramid.interfaces import PHASE0_CONFIG
 
+from ..exceptions import KeySetUnavailableError, StoreUnavailableError
 from .csrf import csrf_view
 from .directives import DIRECTIVES, declare_from_settings
-from .exceptions import KeySetUnavailableError, StoreUnavailableError
 from .request import create_jwt, revoke_jwt, revoke_jwt_subject
 from .views import unavailable_view
 
