@@ -69,7 +69,7 @@ def _read_body(request: Request, max_bytes: int) -> bytes:
     return bytes(data)
 
 
-def _media_type(request: Request) -> tuple[str, str | None]:
+def _content_type(request: Request) -> tuple[str, str | None]:
     """The content type in lower case, and its charset parameter if any."""
     header = request.environ.get("CONTENT_TYPE", "") or ""
     kind, *params = header.split(";")
@@ -87,7 +87,7 @@ def read_form(request: Request, max_bytes: int) -> Any:
         return request.POST
     body = _read_body(request, max_bytes)
     request.body = body  # seekable and of the declared length from now on
-    kind, charset = _media_type(request)
+    kind, charset = _content_type(request)
     if charset is not None and charset not in _UTF8:
         raise RequestProblem("charset")
     if body and kind not in FORM_TYPES:

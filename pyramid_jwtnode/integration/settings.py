@@ -44,7 +44,6 @@ __all__ = [
     "clock_from_settings",
     "CLOCK_KEY",
     "setting_error",
-    "reference_markdown",
 ]
 
 PREFIX: Final = "jwt."
@@ -689,17 +688,3 @@ def security_policy_from_settings(settings: Mapping[str, Any]) -> tuple[str, ...
     if len(set(names)) != len(names):
         raise ConfigurationError(f"{SECURITY_POLICY_KEY} names a config twice. Fix: name each once.")
     return names
-
-
-def reference_markdown() -> str:
-    """The settings reference as a Markdown table (the README holds this verbatim)."""
-    rows = ["| key `jwt.<name>.…` | type | default | meaning |", "|---|---|---|---|"]
-    for s in SETTINGS:
-        if s.required:
-            default = "**required**"
-        elif s.default in (None, ()):
-            default = "–"
-        else:
-            default = f"`{str(s.default).lower() if isinstance(s.default, bool) else s.default}`"
-        rows.append(f"| `{s.key}` | {s.type} | {default} | {s.doc} |")
-    return "\n".join(rows) + "\n"
