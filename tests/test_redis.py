@@ -21,18 +21,18 @@ pytestmark = pytest.mark.usefixtures("redis_server")
 
 
 def test_store_keys_expire_with_the_token(redis_server: RedisServer) -> None:
-    store = RedisStore(redis_server.url)
+    store = RedisStore(redis_server.url, prefix="myapp:jwt:")
     store.revoke("api:jti:abc", 120)
     assert store.status("api:jti:abc", None, None) == (True, None)
     assert store.status("api:jti:zzz", None, None) == (False, None)
-    assert 0 < redis_server.client().ttl("pyramid_jwtnode:{api:jti:abc}") <= 120
+    assert 0 < redis_server.client().ttl("myapp:jwt:{api:jti:abc}") <= 120
 
 
 def test_unreachable_store_raises_store_unavailable() -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    store = RedisStore(f"redis://127.0.0.1:{port}/0")
+    store = RedisStore(f"redis://127.0.0.1:{port}/0", prefix="t:")
     with pytest.raises(StoreUnavailableError):
         store.status("x", None, None)
 
@@ -49,6 +49,7 @@ def test_outage_is_503_without_traceback_and_recovers(redis_server: RedisServer)
         config.include("pyramid_jwtnode")
         config.add_jwt_config("api", algorithm="HS256", secret=HS256_SECRET, expires_in=300,
                               refresh_expires_in=3600, revocation_store=redis_server.url,
+                              store_prefix="t-outage:",
                               token_route="/token", payload=lambda r: {"sub": "alice"},
                               refresh_route="/refresh", revocation_route="/revoke")
         config.set_jwt_security_policy("api")
@@ -105,6 +106,7 @@ jwt.igniteadmin.token_route_method = GET
 jwt.igniteadmin.payload = example_app:recipe_payload
 jwt.igniteadmin.verify_route = /jwt/verify
 jwt.igniteadmin.revocation_store = {redis_server.url}
+jwt.igniteadmin.store_prefix = igniteadmin:jwt:
 jwt.igniteadmin.revocation_route = /jwt/revoke
 """)
     ports = free_port(), free_port()
