@@ -18,6 +18,7 @@ from pathlib import Path
 __all__ = ["bind_address", "worker_count", "redact", "RedactionFilter", "RedactingFormatter",
            "REDACTION_FILTER", "REDACTED", "CREDENTIAL_PARAMETERS"]
 
+#: What a token or credential is replaced with in a log line.
 REDACTED = "[redacted]"
 
 #: Query (or form) parameters whose value is masked wherever they appear: those carrying a
@@ -109,6 +110,7 @@ class RedactionFilter(logging.Filter):
         return True
 
 
+#: One :class:`RedactionFilter`, shared: adding it to a logger or handler twice adds it once.
 REDACTION_FILTER = RedactionFilter()
 
 
