@@ -125,3 +125,42 @@ jwt.igniteadmin.revocation_route = /jwt/revoke
         for server in servers:
             server.terminate()
             server.wait(timeout=10)
+
+
+def test_the_documented_clean_up_of_the_old_keys_removes_only_those(redis_server: RedisServer) -> None:
+    """docs/refresh-and-revocation.rst, "Upgrading": its two redis-cli lines, run as written
+    (on a database of their own), remove the keys they say and nothing else."""
+    import re
+    import subprocess
+
+    from pyramid_jwtnode.settings import issuer_store_prefix
+
+    docs = (Path(__file__).resolve().parent.parent / "docs" / "refresh-and-revocation.rst").read_text()
+    every_old, old_families = re.findall(r"\$ (redis-cli --scan .*)", docs)
+    import redis
+
+    db = redis.Redis.from_url(redis_server.url.rsplit("/", 1)[0] + "/9")  # a database of its own
+    derived = issuer_store_prefix("https://myapp.example")
+    old = ["pyramid_jwtnode:{api:jti:a}", "pyramid_jwtnode:{api:fam:f1}", "pyramid_jwtnode:{api:sub:alice}",
+           "pyramid_jwtnode:{api:sub:al ice}", "pyramid_jwtnode:{api:fam:f 2}"]
+    new_kept_prefix = ["pyramid_jwtnode:{api:sub:bob}api:fam:g1"]
+    others = [f"{derived}{{api:jti:b}}", f"{derived}{{api:sub:carol}}api:fam:g2", "shop:jwt:{api:fam:h}"]
+
+    def fill(kept: list[str]) -> None:
+        db.flushdb()
+        for key in old + kept + others:
+            db.set(key, "1", ex=600)
+
+    def run(line: str) -> set[str]:
+        command = line.replace("redis-cli", f"redis-cli -p {redis_server.port} -n 9")
+        subprocess.run(["bash", "-c", command], check=True, capture_output=True)
+        return {key.decode() for key in db.scan_iter(count=1000)}
+
+    try:
+        fill([])  # no app keeps store_prefix = pyramid_jwtnode:
+        assert run(every_old) == set(others)
+        fill(new_kept_prefix)  # one does
+        assert run(old_families) == set(old + new_kept_prefix + others) - {
+            "pyramid_jwtnode:{api:fam:f1}", "pyramid_jwtnode:{api:fam:f 2}"}
+    finally:
+        db.flushdb()

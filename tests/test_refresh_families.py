@@ -532,6 +532,18 @@ def test_pjwt_revoke_a_subject_and_a_token(tmp_path: Path, redis_url: str) -> No
         del os.environ["JWTNODE_TEST_USERS"]
 
 
+def test_pjwt_configs_shows_the_key_prefix(tmp_path: Path) -> None:
+    """The derived prefix is what an operator looks for in redis-cli: pjwt configs --json says it."""
+    from pyramid_jwtnode.settings import issuer_store_prefix
+
+    ini = shared_ini(tmp_path, "redis://127.0.0.1:1/0", **{"jwt.api.store_prefix": "",
+                                                            "jwt.api.issuer": "https://myapp.example"})
+    code, out, err = run("configs", str(ini), "--json")
+    assert code == 0, err
+    (facts,) = json.loads(out)
+    assert facts["store_prefix"] == issuer_store_prefix("https://myapp.example")
+
+
 def test_pjwt_revoke_needs_a_store(tmp_path: Path) -> None:
     ini = tmp_path / "app.ini"
     ini.write_text("[app:main]\nuse = call:example_app:main\njwt.configs = a\njwt.a.algorithm = HS256\n"
