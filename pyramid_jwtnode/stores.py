@@ -59,8 +59,8 @@ class Rotation:
 class RevocationStore(Protocol):
     """What the add-on needs of a store. Keys are short strings; TTLs whole seconds >= 1;
     times whole seconds since the epoch. A family is kept with its ``subject`` (a cut-off's
-    key, or ``None`` when its tokens name no user): give the same one wherever the family
-    is named."""
+    key, or ``None`` when its tokens name no user): every call naming the family gives the
+    same one (a required argument, so that no caller forgets it and misses the record)."""
 
     def revoke(self, key: str, ttl: int) -> None:
         """Remember the token id ``key`` as revoked for ``ttl`` seconds."""
@@ -73,13 +73,13 @@ class RevocationStore(Protocol):
         """(token revoked or family ended, the subject's cut-off or None): one round trip."""
 
     def start_family(self, key: str, current: str, now: int, ttl: int, *,
-                     subject: str | None = None) -> None:
+                     subject: str | None) -> None:
         """Start the refresh family ``key`` with its first refresh token id ``current``,
         kept ``ttl`` s (until that token could expire)."""
 
     def rotate(self, key: str, presented: str, new: str, now: int, *, grace: int, max_age: int,
-               lifetime: int, slack: int, end_ttl: int, subject: str | None = None,
-               issued_at: float = 0) -> tuple[str, int]:
+               lifetime: int, slack: int, end_ttl: int, subject: str | None,
+               issued_at: float) -> tuple[str, int]:
         """Atomically: refuse when the subject's cut-off is at or after ``issued_at`` (the
         presented token's ``iat``), else make ``new`` current if ``presented`` is (see
         :class:`Rotation`); return the outcome with the family's start. After a rotation the
@@ -87,7 +87,7 @@ class RevocationStore(Protocol):
         max_age) + slack``; a family ended here (reuse, the subject's cut-off) is kept
         ``end_ttl`` s."""
 
-    def end_family(self, key: str, ttl: int, *, subject: str | None = None) -> None:
+    def end_family(self, key: str, ttl: int, *, subject: str | None) -> None:
         """End the family ``key``: its tokens are refused, and it is kept ``ttl`` s from now
         (as long as its access tokens could live), no longer."""
 
@@ -153,14 +153,14 @@ class MemoryStore:
             return revoked or ended, self._get(subject, now) if subject is not None else None
 
     def start_family(self, key: str, current: str, now: int, ttl: int, *,
-                     subject: str | None = None) -> None:
+                     subject: str | None) -> None:
         with self._lock:
             clock = self._clock()
             self._put(key, _Family(current, now), clock + ttl, clock)
 
     def rotate(self, key: str, presented: str, new: str, now: int, *, grace: int, max_age: int,
-               lifetime: int, slack: int, end_ttl: int, subject: str | None = None,
-               issued_at: float = 0) -> tuple[str, int]:
+               lifetime: int, slack: int, end_ttl: int, subject: str | None,
+               issued_at: float) -> tuple[str, int]:
         with self._lock:
             clock = self._clock()
             record: _Family | None = self._get(key, clock)
@@ -188,7 +188,7 @@ class MemoryStore:
             self._entries[key] = (clock + _kept_until(now, start, lifetime, max_age, slack), record)
             return (Rotation.RETRIED if record.retry else Rotation.ROTATED), start
 
-    def end_family(self, key: str, ttl: int, *, subject: str | None = None) -> None:
+    def end_family(self, key: str, ttl: int, *, subject: str | None) -> None:
         with self._lock:
             now = self._clock()
             record = self._get(key, now) or _Family(None, 0)
@@ -431,7 +431,7 @@ class RedisStore:
         return bool(exists) or ended == b"1", int(cut) if cut is not None else None
 
     def start_family(self, key: str, current: str, now: int, ttl: int, *,
-                     subject: str | None = None) -> None:
+                     subject: str | None) -> None:
         def start() -> None:
             pipe = self.client.pipeline(transaction=True)
             pipe.hset(self.key(key, subject), mapping={"cur": current, "start": now})
@@ -441,15 +441,15 @@ class RedisStore:
         self._call(start)
 
     def rotate(self, key: str, presented: str, new: str, now: int, *, grace: int, max_age: int,
-               lifetime: int, slack: int, end_ttl: int, subject: str | None = None,
-               issued_at: float = 0) -> tuple[str, int]:
+               lifetime: int, slack: int, end_ttl: int, subject: str | None,
+               issued_at: float) -> tuple[str, int]:
         keys = [self.key(key, subject)] + ([self.key(subject)] if subject is not None else [])
         args = [presented, new, int(now), int(grace), int(max_age), max(1, int(end_ttl)),
                 repr(issued_at), int(lifetime), int(slack)]
         outcome, start = self._call(lambda: self._rotate(keys=keys, args=args))
         return (outcome.decode() if isinstance(outcome, bytes) else str(outcome)), int(start)
 
-    def end_family(self, key: str, ttl: int, *, subject: str | None = None) -> None:
+    def end_family(self, key: str, ttl: int, *, subject: str | None) -> None:
         self._call(lambda: self._end(keys=[self.key(key, subject)], args=[max(1, int(ttl))]))
 
 
