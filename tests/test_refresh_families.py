@@ -23,6 +23,7 @@ from webtest import TestApp
 
 from pyramid_jwtnode import MemoryStore, RedisStore, get_jwt_node
 from pyramid_jwtnode.cli import main as pjwt
+from pyramid_jwtnode.exceptions import GrantError
 from pyramid_jwtnode.stores import Rotation
 
 from .conftest import HS256_SECRET, NOW, Clock
@@ -290,6 +291,26 @@ def test_20000_refreshes_of_one_family_leave_the_key_count_flat(which: str, requ
         if i in (9, 999):
             assert redis_keys(url, prefix) == after_login
     assert redis_keys(url, prefix) == after_login == 1
+
+
+@pytest.mark.parametrize("user", ["a}l{i}ce", "{bob}", "}", "{"])
+def test_a_user_id_with_braces_keeps_the_family_in_its_users_slot(user: str, redis_cluster_url: str,
+                                                                  clock: Clock) -> None:
+    """The family's key takes its user's hash tag however the user id plays with braces: the
+    rotation script reads both keys on a Redis Cluster (no CROSSSLOT), and revoke-all reaches it."""
+    with Configurator() as config:
+        config.include("pyramid_jwtnode")
+        config.add_jwt_config("api", clock=clock, revocation_store=redis_cluster_url,
+                              store_prefix=f"t{secrets.token_hex(4)}:",
+                              **{k: v for k, v in BASE.items() if k not in ("token_route", "payload",
+                                                                             "refresh_route")})
+    revocation = get_jwt_node(config.registry).revocation
+    assert revocation is not None
+    pair = revocation.refresh(revocation.issue_pair({"sub": user}).refresh_token)  # type: ignore[arg-type]
+    clock.advance(5)
+    revocation.revoke_subject(user)
+    with pytest.raises(GrantError, match="subject_revoked"):
+        revocation.refresh(pair.refresh_token)  # type: ignore[arg-type]
 
 
 def test_memory_store_holds_one_record_per_family(clock: Clock) -> None:
