@@ -101,7 +101,7 @@ def guarded(revocation_store: str | None = None) -> Any:
 
     with Configurator(root_factory=Root) as config:
         config.include("pyramid_jwtnode")
-        extra = {"revocation_store": revocation_store} if revocation_store else {}
+        extra = {"revocation_store": revocation_store, "store_prefix": "bench:jwt:"} if revocation_store else {}
         config.add_jwt_config("api", algorithm="HS256", secret=SECRET, expires_in=LIFETIME, **extra)
         config.set_jwt_security_policy("api")
         config.add_route("protected", "/protected")

@@ -88,7 +88,7 @@ def free_port() -> int:
 
 
 def test_revoke_jwt_and_forget_answer_503_when_the_store_is_down() -> None:
-    app = app_with(store=f"redis://127.0.0.1:{free_port()}/0")
+    app = app_with(store=f"redis://127.0.0.1:{free_port()}/0", store_prefix="t:")
     auth = bearer_of(app, {"sub": "alice"})
     for path in ("/revoke-mine", "/logout"):
         res = app.get(path, headers=auth, status=503)
@@ -101,7 +101,7 @@ def test_revoke_jwt_raises_store_unavailable_as_documented() -> None:
     from pyramid_jwtnode import StoreUnavailableError
     from pyramid_jwtnode.integration.request import revoke_jwt
 
-    app = app_with(store=f"redis://127.0.0.1:{free_port()}/0")
+    app = app_with(store=f"redis://127.0.0.1:{free_port()}/0", store_prefix="t:")
     request = DummyRequest(environ={"HTTP_AUTHORIZATION": bearer_of(app, {"sub": "alice"})["Authorization"]})
     request.registry = app.app.registry
     with pytest.raises(StoreUnavailableError):

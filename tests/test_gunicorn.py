@@ -296,6 +296,22 @@ def test_the_access_log_never_holds_a_token(served: Gunicorn) -> None:
     assert secret_looking not in log and "c2VjcmV0" not in log
 
 
+def test_the_access_log_never_holds_a_percent_encoded_token_or_a_password(served: Gunicorn) -> None:
+    """Redacted after percent-decoding (the name's "_" or the token's dots or first letter
+    escaped), and credentials masked by name (a GET token route's query string)."""
+    dots, first = JWT.replace(".", "%2E"), "%65" + JWT[1:]
+    get(served.port, f"/jwt/verify?access%5Ftoken={dots}&keep=1")
+    get(served.port, f"/jwt/verify?access%5Ftoken={first}&keep=2")
+    get(served.port, "/jwt/generate?username=ada&password=hunter2&client_secret=s3cr3t-value&keep=3")
+    get(served.port, "/jwt/generate?last=1")
+    log = served.wait_for("/jwt/generate?last=1")
+    assert "/jwt/verify?access_token=[redacted]&keep=1 HTTP/1.1" in log, log
+    assert "/jwt/verify?access_token=[redacted]&keep=2 HTTP/1.1" in log, log
+    assert "/jwt/generate?username=ada&password=[redacted]&client_secret=[redacted]&keep=3" in log, log
+    for secret in ("eyJhbGci", "c2lnbmF0dXJl", "%65yJ", "hunter2", "s3cr3t-value"):
+        assert secret not in log, log
+
+
 def raw(port: int, request: bytes) -> bytes:
     """``request`` as it is, on a connection of its own; the server's answer."""
     with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:

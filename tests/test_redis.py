@@ -21,18 +21,18 @@ pytestmark = pytest.mark.usefixtures("redis_server")
 
 
 def test_store_keys_expire_with_the_token(redis_server: RedisServer) -> None:
-    store = RedisStore(redis_server.url)
+    store = RedisStore(redis_server.url, prefix="myapp:jwt:")
     store.revoke("api:jti:abc", 120)
     assert store.status("api:jti:abc", None, None) == (True, None)
     assert store.status("api:jti:zzz", None, None) == (False, None)
-    assert 0 < redis_server.client().ttl("pyramid_jwtnode:{api:jti:abc}") <= 120
+    assert 0 < redis_server.client().ttl("myapp:jwt:{api:jti:abc}") <= 120
 
 
 def test_unreachable_store_raises_store_unavailable() -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    store = RedisStore(f"redis://127.0.0.1:{port}/0")
+    store = RedisStore(f"redis://127.0.0.1:{port}/0", prefix="t:")
     with pytest.raises(StoreUnavailableError):
         store.status("x", None, None)
 
@@ -49,6 +49,7 @@ def test_outage_is_503_without_traceback_and_recovers(redis_server: RedisServer)
         config.include("pyramid_jwtnode")
         config.add_jwt_config("api", algorithm="HS256", secret=HS256_SECRET, expires_in=300,
                               refresh_expires_in=3600, revocation_store=redis_server.url,
+                              store_prefix="t-outage:",
                               token_route="/token", payload=lambda r: {"sub": "alice"},
                               refresh_route="/refresh", revocation_route="/revoke")
         config.set_jwt_security_policy("api")
@@ -105,6 +106,7 @@ jwt.igniteadmin.token_route_method = GET
 jwt.igniteadmin.payload = example_app:recipe_payload
 jwt.igniteadmin.verify_route = /jwt/verify
 jwt.igniteadmin.revocation_store = {redis_server.url}
+jwt.igniteadmin.store_prefix = igniteadmin:jwt:
 jwt.igniteadmin.revocation_route = /jwt/revoke
 """)
     ports = free_port(), free_port()
@@ -123,3 +125,42 @@ jwt.igniteadmin.revocation_route = /jwt/revoke
         for server in servers:
             server.terminate()
             server.wait(timeout=10)
+
+
+def test_the_documented_clean_up_of_the_old_keys_removes_only_those(redis_server: RedisServer) -> None:
+    """docs/refresh-and-revocation.rst, "Upgrading": its two redis-cli lines, run as written
+    (on a database of their own), remove the keys they say and nothing else."""
+    import re
+    import subprocess
+
+    from pyramid_jwtnode.integration.settings import issuer_store_prefix
+
+    docs = (Path(__file__).resolve().parent.parent / "docs" / "refresh-and-revocation.rst").read_text()
+    every_old, old_families = re.findall(r"\$ (redis-cli --scan .*)", docs)
+    import redis
+
+    db = redis.Redis.from_url(redis_server.url.rsplit("/", 1)[0] + "/9")  # a database of its own
+    derived = issuer_store_prefix("https://myapp.example")
+    old = ["pyramid_jwtnode:{api:jti:a}", "pyramid_jwtnode:{api:fam:f1}", "pyramid_jwtnode:{api:sub:alice}",
+           "pyramid_jwtnode:{api:sub:al ice}", "pyramid_jwtnode:{api:fam:f 2}"]
+    new_kept_prefix = ["pyramid_jwtnode:{api:sub:bob}api:fam:g1"]
+    others = [f"{derived}{{api:jti:b}}", f"{derived}{{api:sub:carol}}api:fam:g2", "shop:jwt:{api:fam:h}"]
+
+    def fill(kept: list[str]) -> None:
+        db.flushdb()
+        for key in old + kept + others:
+            db.set(key, "1", ex=600)
+
+    def run(line: str) -> set[str]:
+        command = line.replace("redis-cli", f"redis-cli -p {redis_server.port} -n 9")
+        subprocess.run(["bash", "-c", command], check=True, capture_output=True)
+        return {key.decode() for key in db.scan_iter(count=1000)}
+
+    try:
+        fill([])  # no app keeps store_prefix = pyramid_jwtnode:
+        assert run(every_old) == set(others)
+        fill(new_kept_prefix)  # one does
+        assert run(old_families) == set(old + new_kept_prefix + others) - {
+            "pyramid_jwtnode:{api:fam:f1}", "pyramid_jwtnode:{api:fam:f 2}"}
+    finally:
+        db.flushdb()

@@ -22,8 +22,9 @@ from pyramid.httpexceptions import HTTPForbidden
 from webtest import TestApp
 
 from pyramid_jwtnode import MemoryStore, RedisStore, get_jwt_node
-from pyramid_jwtnode.tools.cli import main as pjwt
+from pyramid_jwtnode.exceptions import GrantError
 from pyramid_jwtnode.storage.stores import Rotation
+from pyramid_jwtnode.tools.cli import main as pjwt
 
 from .conftest import HS256_SECRET, NOW, Clock
 from .helpers import http, raises_config_error, serve_ini
@@ -292,6 +293,26 @@ def test_20000_refreshes_of_one_family_leave_the_key_count_flat(which: str, requ
     assert redis_keys(url, prefix) == after_login == 1
 
 
+@pytest.mark.parametrize("user", ["a}l{i}ce", "{bob}", "}", "{"])
+def test_a_user_id_with_braces_keeps_the_family_in_its_users_slot(user: str, redis_cluster_url: str,
+                                                                  clock: Clock) -> None:
+    """The family's key takes its user's hash tag however the user id plays with braces: the
+    rotation script reads both keys on a Redis Cluster (no CROSSSLOT), and revoke-all reaches it."""
+    with Configurator() as config:
+        config.include("pyramid_jwtnode")
+        config.add_jwt_config("api", clock=clock, revocation_store=redis_cluster_url,
+                              store_prefix=f"t{secrets.token_hex(4)}:",
+                              **{k: v for k, v in BASE.items() if k not in ("token_route", "payload",
+                                                                             "refresh_route")})
+    revocation = get_jwt_node(config.registry).revocation
+    assert revocation is not None
+    pair = revocation.refresh(revocation.issue_pair({"sub": user}).refresh_token)  # type: ignore[arg-type]
+    clock.advance(5)
+    revocation.revoke_subject(user)
+    with pytest.raises(GrantError, match="subject_revoked"):
+        revocation.refresh(pair.refresh_token)  # type: ignore[arg-type]
+
+
 def test_memory_store_holds_one_record_per_family(clock: Clock) -> None:
     store = MemoryStore()
     with Configurator() as config:
@@ -310,23 +331,32 @@ def test_memory_store_holds_one_record_per_family(clock: Clock) -> None:
 def test_rotation_outcomes_are_the_same_on_every_store(grace: int, redis_url: str, redis_cluster_url: str) -> None:
     """One scenario, the three stores: the same answers in the same order."""
     stores = [MemoryStore(), RedisStore(redis_url, prefix=f"t{secrets.token_hex(4)}:"),
-              RedisStore(redis_cluster_url.replace("", "", 0), prefix=f"t{secrets.token_hex(4)}:")]
+              RedisStore(redis_cluster_url, prefix=f"t{secrets.token_hex(4)}:")]
     seen = []
     for store in stores:
-        store.start_family("api:fam:f", "r1", 1000, 3600)
-        steps = [store.rotate("api:fam:f", "r1", "r2", 1001, grace=grace, max_age=100, end_ttl=60),
-                 store.rotate("api:fam:f", "r1", "r3", 1002, grace=grace, max_age=100, end_ttl=60),
-                 store.rotate("api:fam:f", "r1", "r4", 1003, grace=grace, max_age=100, end_ttl=60),
-                 store.rotate("api:fam:f", "r2", "r5", 1004, grace=grace, max_age=100, end_ttl=60),
-                 store.rotate("api:fam:nope", "x", "y", 1004, grace=grace, max_age=100, end_ttl=60)]
+        def rotate(family: str, presented: str, new: str, now: int, store: Any = store) -> Any:
+            return store.rotate(family, presented, new, now, grace=grace, max_age=100, lifetime=50,
+                                slack=1, end_ttl=60, subject="api:sub:alice", issued_at=1000)
+
+        store.start_family("api:fam:f", "r1", 1000, 3600, subject="api:sub:alice")
+        steps = [rotate("api:fam:f", "r1", "r2", 1001), rotate("api:fam:f", "r1", "r3", 1002),
+                 rotate("api:fam:f", "r1", "r4", 1003), rotate("api:fam:f", "r2", "r5", 1004),
+                 rotate("api:fam:nope", "x", "y", 1004)]
+        # another family of alice's: her cut-off at its tokens' iat ends it at its next rotation
+        store.start_family("api:fam:g", "g1", 1000, 3600, subject="api:sub:alice")
+        store.cut_off("api:sub:alice", 1000, 60)
+        steps += [rotate("api:fam:g", "g1", "g2", 1005), rotate("api:fam:g", "g1", "g2", 1005),
+                  store.status(None, "api:fam:g", "api:sub:alice")]
         seen.append(steps)
     assert seen[0] == seen[1] == seen[2]
+    after_alice = [Rotation.SUBJECT_REVOKED, Rotation.ENDED]
     if grace:
-        assert [s[0] for s in seen[0]] == [Rotation.ROTATED, Rotation.RETRIED, Rotation.REUSED,
-                                           Rotation.ENDED, Rotation.UNKNOWN]
+        assert [s[0] for s in seen[0][:7]] == [Rotation.ROTATED, Rotation.RETRIED, Rotation.REUSED,
+                                               Rotation.ENDED, Rotation.UNKNOWN, *after_alice]
     else:
-        assert [s[0] for s in seen[0]] == [Rotation.ROTATED, Rotation.REUSED, Rotation.ENDED,
-                                           Rotation.ENDED, Rotation.UNKNOWN]
+        assert [s[0] for s in seen[0][:7]] == [Rotation.ROTATED, Rotation.REUSED, Rotation.ENDED,
+                                               Rotation.ENDED, Rotation.UNKNOWN, *after_alice]
+    assert seen[0][7] == (True, 1000)
 
 
 # -- Redis in production ---------------------------------------------------------------------------
@@ -346,7 +376,7 @@ def test_an_evicting_redis_is_named_in_the_log(tmp_path: Path, caplog: pytest.Lo
     port = free_port()
     server = start_redis(tmp_path / "evicting", port, "--maxmemory-policy", "allkeys-lru")
     try:
-        store = RedisStore(f"redis://127.0.0.1:{port}/0")
+        store = RedisStore(f"redis://127.0.0.1:{port}/0", prefix="t:")
         with caplog.at_level(logging.WARNING, logger="pyramid_jwtnode"):
             store.revoke("api:jti:a", 60)
             store.revoke("api:jti:b", 60)
@@ -361,7 +391,7 @@ def test_a_redis_without_config_is_used_without_a_warning(tmp_path: Path, caplog
     port = free_port()
     server = start_redis(tmp_path / "managed", port, "--rename-command", "CONFIG", "")
     try:
-        store = RedisStore(f"redis://127.0.0.1:{port}/0")
+        store = RedisStore(f"redis://127.0.0.1:{port}/0", prefix="t:")
         with caplog.at_level(logging.WARNING, logger="pyramid_jwtnode"):
             store.revoke("api:jti:a", 60)
         assert store.status("api:jti:a", None, None) == (True, None)
@@ -392,7 +422,7 @@ def test_a_sentinel_managed_primary(tmp_path: Path) -> None:
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.05)
-        store = RedisStore(f"redis+sentinel://127.0.0.1:{sentinel_port}/mymaster/0")
+        store = RedisStore(f"redis+sentinel://127.0.0.1:{sentinel_port}/mymaster/0", prefix="t:")
         store.revoke("api:jti:s", 60)
         assert store.status("api:jti:s", None, None) == (True, None)
     finally:
@@ -425,6 +455,29 @@ def test_refresh_settings_need_refresh_tokens(raw: dict[str, Any], key: str) -> 
             config.add_jwt_config("api", algorithm="HS256", secret=HS256_SECRET, expires_in=60, **raw)
 
     raises_config_error(start, key)
+
+
+def test_the_key_prefix_is_the_apps_own_by_default() -> None:
+    """Parsed from plain dicts: an explicit store_prefix wins; without one, the issuer's
+    (``pyramid_jwtnode:`` and 16 hex digits of its SHA-256); a Redis store with neither stops
+    start-up; the memory store needs none; braces (hash tags) are refused."""
+    import hashlib
+
+    from pyramid_jwtnode import parse_config
+    from pyramid_jwtnode.integration.settings import issuer_store_prefix
+
+    base = {"algorithm": "HS256", "secret": HS256_SECRET, "expires_in": "60"}
+    digest = hashlib.sha256(b"https://myapp.example").hexdigest()[:16]
+    assert issuer_store_prefix("https://myapp.example") == f"pyramid_jwtnode:{digest}:"
+    redis = {**base, "revocation_store": "redis://localhost:6379/0"}
+    assert parse_config("api", {**redis, "issuer": "https://myapp.example"}).key_prefix == f"pyramid_jwtnode:{digest}:"
+    assert parse_config("api", {**redis, "issuer": "https://myapp.example",
+                                "store_prefix": "shop:jwt:"}).key_prefix == "shop:jwt:"
+    assert parse_config("api", {**redis, "store_prefix": "shop:jwt:"}).describe()["store_prefix"] == "shop:jwt:"
+    assert parse_config("api", {**base, "revocation_store": "memory"}).describe()["store_prefix"] is None
+    message = raises_config_error(lambda: parse_config("api", redis), "jwt.api.store_prefix")
+    assert "set jwt.api.store_prefix" in message and "or set jwt.api.issuer" in message
+    raises_config_error(lambda: parse_config("api", {**redis, "store_prefix": "{app}:"}), "jwt.api.store_prefix")
 
 
 def test_reuse_interval_is_bounded() -> None:
@@ -498,6 +551,18 @@ def test_pjwt_revoke_a_subject_and_a_token(tmp_path: Path, redis_url: str) -> No
         assert run("revoke", str(ini), "--sub", "x", bob["access_token"])[0] == 2
     finally:
         del os.environ["JWTNODE_TEST_USERS"]
+
+
+def test_pjwt_configs_shows_the_key_prefix(tmp_path: Path) -> None:
+    """The derived prefix is what an operator looks for in redis-cli: pjwt configs --json says it."""
+    from pyramid_jwtnode.integration.settings import issuer_store_prefix
+
+    ini = shared_ini(tmp_path, "redis://127.0.0.1:1/0", **{"jwt.api.store_prefix": "",
+                                                            "jwt.api.issuer": "https://myapp.example"})
+    code, out, err = run("configs", str(ini), "--json")
+    assert code == 0, err
+    (facts,) = json.loads(out)
+    assert facts["store_prefix"] == issuer_store_prefix("https://myapp.example")
 
 
 def test_pjwt_revoke_needs_a_store(tmp_path: Path) -> None:
@@ -589,7 +654,7 @@ def store_app(url: str) -> TestApp:
                                                             "refresh_expires_in")}
     with Configurator(root_factory=Root) as config:
         config.include("pyramid_jwtnode")
-        config.add_jwt_config("api", revocation_store=url, **settings)
+        config.add_jwt_config("api", revocation_store=url, store_prefix="t:", **settings)
         config.set_jwt_security_policy("api")
         config.add_route("me", "/me")
         config.add_view(lambda r: {"user": r.authenticated_userid}, route_name="me", permission="read",
@@ -627,7 +692,7 @@ def test_a_redis_url_redis_py_cannot_read_stops_start_up_without_echoing_it(url:
     def start() -> None:
         with Configurator() as config:
             config.include("pyramid_jwtnode")
-            config.add_jwt_config("api", revocation_store=url, **settings)
+            config.add_jwt_config("api", revocation_store=url, store_prefix="t:", **settings)
 
     message = raises_config_error(start, "jwt.api.revocation_store")
     assert "cannot be read as a Redis URL" in message and "s3cret-pw" not in message
@@ -639,7 +704,7 @@ def test_an_outage_under_concurrent_requests_is_503_for_every_one() -> None:
     import concurrent.futures
 
     with Silent() as port:
-        store = RedisStore(f"redis://127.0.0.1:{port}/0")
+        store = RedisStore(f"redis://127.0.0.1:{port}/0", prefix="t:")
 
         def ask(_: int) -> str:
             try:

@@ -247,7 +247,7 @@ def test_build_node_uses_the_store_it_is_given_even_an_empty_one() -> None:
     store = MemoryStore()
     assert len(store) == 0
     config = parse_config("api", {"algorithm": "HS256", "secret": HS256_SECRET, "expires_in": "60",
-                                  "revocation_store": "redis://127.0.0.1:1/0"})
+                                  "revocation_store": "redis://127.0.0.1:1/0", "store_prefix": "t:"})
     node = build_node(config, store=store)
     assert node.revocation is not None and node.revocation.store is store
     token = node.issuer.issue({"sub": "alice"}).token  # type: ignore[union-attr]

@@ -265,8 +265,11 @@ class ApiDirective(SphinxDirective):
                     lines += [f".. autoexception:: {full}", "   :show-inheritance:", ""]
                 elif isinstance(obj, type):
                     lines += [f".. autoclass:: {full}{SIGNATURES.get(full, '')}", "   :members:", ""]
-                else:
+                elif callable(obj):
                     lines += [f".. autofunction:: {full}", ""]
+                else:  # a constant, or an object ready to use
+                    lines += [f".. autodata:: {full}", "   :no-value:" if not isinstance(
+                        obj, (str, tuple)) else "", ""]
         return self.parse_text_to_nodes("\n".join(lines), allow_section_headings=True)
 
 

@@ -11,9 +11,15 @@
   the token just rotated, presented once more within ``refresh_reuse_interval`` (a client
   retrying after a lost answer), which gets a valid pair.
 - A family lives at most ``refresh_max_age`` from its start, however recently it was
-  rotated; ``refresh_payload`` re-checks the user at every refresh.
+  rotated; ``refresh_payload`` re-checks the user at every refresh. A family belongs to the
+  user it started with: a refresh whose payload names another user ends it.
 - Revoking a subject (``revoke_subject``) refuses every access and refresh token of that
-  user issued at or before now, in every process sharing the store.
+  user issued at or before now, in every process sharing the store. The rotation reads the
+  cut-off in its own atomic step, so a refresh under way when the subject is revoked (its
+  ``refresh_payload`` asking a database, say) is refused, never rotated past the cut-off.
+- Records are kept only as long as they matter: a live family until its newest refresh
+  token could expire, an ended one until its access tokens could, a cut-off until the
+  longest token issued before it could.
 - A store that cannot be reached raises StoreUnavailableError: 503, never a pass.
 """
 
@@ -43,7 +49,8 @@ log = logging.getLogger("pyramid_jwtnode")
 Review = Callable[[Any], Any]
 
 _REFUSALS = {Rotation.REUSED: "refresh_reuse", Rotation.ENDED: "revoked",
-             Rotation.EXPIRED: "family_too_old", Rotation.UNKNOWN: "unknown_family"}
+             Rotation.EXPIRED: "family_too_old", Rotation.UNKNOWN: "unknown_family",
+             Rotation.SUBJECT_REVOKED: "subject_revoked"}
 
 
 class Revocation:
@@ -65,9 +72,10 @@ class Revocation:
         self.verifier = verifier
         self._clock = clock
         self._userid_path = tuple(config.userid_claim.split("."))
-        longest = max(config.expires_in, config.refresh_max_age if config.refresh_expires_in else 0)
-        self._subject_ttl = longest + config.leeway + 1
+        # a cut-off outlives every token issued before it (refresh tokens at most refresh_expires_in)
+        self._subject_ttl = max(config.expires_in, config.refresh_expires_in or 0) + config.leeway + 1
         self._end_ttl = config.expires_in + config.leeway + 1  # the family's access tokens live this long
+        self._refresh_audience = refresh_audience(config.name)
         self.refresh_verifier: Verifier | None = None
         if config.refresh_expires_in is not None:
             refresh_config = dataclasses.replace(
@@ -82,6 +90,13 @@ class Revocation:
     def _now(self) -> int:
         return int(self._clock())
 
+    def _subject(self, claims: Mapping[str, Any]) -> str | None:
+        """The store key of the user of a verified access or refresh token (refresh tokens
+        carry the user id of their access tokens as ``sub``): a family is kept with it."""
+        if "pld" in claims and claims.get("aud") == self._refresh_audience:
+            return self._key("sub", claims.get("sub"))
+        return self._key("sub", userid_of(dict(claims), self._userid_path))
+
     # -- checks and revocation ---------------------------------------------------------
 
     def check(self, claims: Mapping[str, Any]) -> None:
@@ -90,7 +105,7 @@ class Revocation:
         token = self._key("jti", claims.get("jti"))
         if token is None:
             raise RevokedTokenError("no_jti")  # revocation needs an id to look up
-        subject = self._key("sub", userid_of(dict(claims), self._userid_path))
+        subject = self._subject(claims)
         revoked, cut = self.store.status(token, self._key("fam", claims.get("fam")), subject)
         if revoked:
             raise RevokedTokenError("revoked")
@@ -107,7 +122,7 @@ class Revocation:
             self.store.revoke(token, self._remaining(claims))
         family = self._key("fam", claims.get("fam"))
         if family is not None:
-            self.store.end_family(family, self._end_ttl)
+            self.store.end_family(family, self._end_ttl, subject=self._subject(claims))
 
     def revoke_subject(self, userid: str) -> None:
         """Refuse every access and refresh token of ``userid`` issued at or before now.
@@ -140,20 +155,26 @@ class Revocation:
 
     def issue_pair(self, payload: Any) -> IssuedToken:
         """An access token and a refresh token that start a new family."""
-        family, jti, now = secrets.token_urlsafe(16), self._require_issuer().new_jti(), self._now()
+        issuer = self._require_issuer()
+        family, jti = secrets.token_urlsafe(16), issuer.new_jti()
+        access = issuer.issue(payload, extra={"fam": family})
+        start = int(access.claims["iat"])
+        pair = self._with_refresh(access, payload, family, jti, start + self.config.refresh_max_age)
         key = self._key("fam", family)
-        assert key is not None
-        self.store.start_family(key, jti, now, self.config.refresh_max_age + self.config.leeway + 1)
-        return self._pair(payload, family, jti, now + self.config.refresh_max_age)
+        assert key is not None and pair.refresh_expires_in is not None
+        self.store.start_family(key, jti, start, pair.refresh_expires_in + self.config.leeway + 1,
+                                subject=self._subject(access.claims))
+        return pair
 
     def _require_issuer(self) -> Issuer:
         assert self.issuer is not None and self.config.refresh_expires_in is not None
         return self.issuer
 
-    def _pair(self, payload: Any, family: str, jti: str, family_ends: int) -> IssuedToken:
+    def _with_refresh(self, access: IssuedToken, payload: Any, family: str, jti: str,
+                      family_ends: int) -> IssuedToken:
+        """``access`` with the refresh token ``jti`` of ``family`` beside it."""
         issuer = self._require_issuer()
         assert self.config.refresh_expires_in is not None
-        access = issuer.issue(payload, extra={"fam": family})
         expires_at = min(int(access.claims["iat"]) + self.config.refresh_expires_in, family_ends)
         refresh = issuer.refresh_token(payload, family, jti=jti, expires_at=expires_at,
                                        subject=userid_of(dict(access.claims), self._userid_path),
@@ -166,7 +187,9 @@ class Revocation:
 
         ``review`` (the ``refresh_payload`` callable, bound to the request) gets the payload
         the family carries and returns the payload of the new pair, or ``None`` to refuse;
-        a refusal ends the family. Reuse of an older token ends it too.
+        a refusal ends the family, and so does a payload naming another user. Reuse of an
+        older token ends it too, and so does a cut-off of the family's user at or after the
+        presented token's ``iat``: read in the same atomic step as the rotation itself.
         """
         if self.refresh_verifier is None:
             raise GrantError("unsupported_grant_type", "refresh_disabled")
@@ -178,26 +201,33 @@ class Revocation:
         family = self._key("fam", family_id)
         if not isinstance(jti, str) or family is None or "pld" not in claims:
             raise GrantError("invalid_grant", "not_a_refresh_token")
-        _, cut = self.store.status(None, None, self._key("sub", claims.get("sub")))
-        if cut is not None and _issued_at(claims) <= cut:
-            self.store.end_family(family, self._end_ttl)
-            raise GrantError("invalid_grant", "subject_revoked")
+        subject = self._subject(claims)
         payload = claims["pld"]
         if review is not None:
             payload = review(payload)
             if payload is None:
-                self.store.end_family(family, self._end_ttl)
+                self.store.end_family(family, self._end_ttl, subject=subject)
                 raise GrantError("invalid_grant", "refused_by_refresh_payload")
-        new_jti, now = self._require_issuer().new_jti(), self._now()
+        issuer = self._require_issuer()
+        # The access token is built before the rotation: a payload it cannot carry leaves the
+        # family as it was, and its user must be the family's.
+        access = issuer.issue(payload, extra={"fam": family_id})
+        if self._subject(access.claims) != subject:
+            self.store.end_family(family, self._end_ttl, subject=subject)
+            raise GrantError("invalid_grant", "subject_changed")
+        new_jti, config = issuer.new_jti(), self.config
+        assert config.refresh_expires_in is not None
         outcome, start = self.store.rotate(
-            family, jti, new_jti, now, grace=self.config.refresh_reuse_interval,
-            max_age=self.config.refresh_max_age, end_ttl=self._end_ttl)
+            family, jti, new_jti, int(access.claims["iat"]), grace=config.refresh_reuse_interval,
+            max_age=config.refresh_max_age, lifetime=config.refresh_expires_in,
+            slack=config.leeway + 1, end_ttl=self._end_ttl, subject=subject,
+            issued_at=_issued_at(claims))
         if outcome not in (Rotation.ROTATED, Rotation.RETRIED):
             if outcome == Rotation.REUSED:
                 log.warning("jwt config %s: refresh token reused; family %s ended (refresh_reuse)",
-                            self.config.name, family_id)
+                            config.name, family_id)
             raise GrantError("invalid_grant", _REFUSALS[outcome])
-        return self._pair(payload, str(family_id), new_jti, start + self.config.refresh_max_age)
+        return self._with_refresh(access, payload, str(family_id), new_jti, start + config.refresh_max_age)
 
 
 def _issued_at(claims: Mapping[str, Any]) -> float:

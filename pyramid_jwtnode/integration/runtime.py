@@ -55,7 +55,7 @@ def build_node(
     if config.revocation_store is not None:
         if store is None:
             try:
-                store = open_store(config.revocation_store, config.store_prefix)
+                store = open_store(config.revocation_store, config.key_prefix, clock)
             except ValueError:  # what redis-py cannot read in the URL (never echoed: it may hold a password)
                 raise setting_error(config.name, "revocation_store", "cannot be read as a Redis URL",
                                     "give redis://host:6379/0, redis+cluster://host:7000 or "

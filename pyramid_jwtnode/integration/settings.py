@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import hashlib
 import re
 from collections.abc import Callable, Mapping
 from typing import Any, Final
@@ -44,6 +45,7 @@ __all__ = [
     "clock_from_settings",
     "CLOCK_KEY",
     "setting_error",
+    "issuer_store_prefix",
 ]
 
 PREFIX: Final = "jwt."
@@ -58,6 +60,12 @@ def _sentence(text: str) -> str:
     """``text`` ending in exactly one full stop (or its own question mark)."""
     text = text.rstrip()
     return text if text.endswith((".", "?", "!")) else text + "."
+
+
+def issuer_store_prefix(issuer: str) -> str:
+    """The Redis key prefix a config with this ``iss`` gets by default: configs that accept
+    the same issuer's tokens share their records (on every host), others never meet."""
+    return f"pyramid_jwtnode:{hashlib.sha256(issuer.encode('utf-8')).hexdigest()[:16]}:"
 
 
 def setting_error(name: str, key: str, problem: str, fix: str) -> ConfigurationError:
@@ -269,11 +277,13 @@ class JWTConfig:
         "`redis+sentinel://host:26379,host2:26379/service/0` for a Sentinel-managed primary. "
         "When set, verification refuses revoked tokens; when the store cannot be reached, "
         "requests that need it get 503 (fail closed).", None, secret=True)
-    store_prefix: str = _setting(
-        Text(r"[\x21-\x7e]{1,64}", "must be 1 to 64 printable ASCII characters without spaces",
-             "give e.g. myapp:jwt:"),
-        "Prefix of every Redis key of this config, so that apps can share one Redis.",
-        "pyramid_jwtnode:")
+    store_prefix: str | None = _setting(
+        Text(r"[\x21-\x7a|~]{1,64}", "must be 1 to 64 printable ASCII characters without spaces "
+             "or braces", "give e.g. myapp:jwt:"),
+        "Prefix of every Redis key of this config: one of this app's own, the same on each of "
+        "its hosts, so that apps can share one Redis. Default: derived from `issuer` "
+        "(`pyramid_jwtnode:` and 16 hex digits of its SHA-256); a config with a Redis store "
+        "and no `issuer` must set it.", None)
     revocation_route: str | None = _setting(
         _ROUTE, "URL pattern of an RFC 7009 revocation endpoint (POST `token=...`, always 200). "
         "Needs `revocation_store`.", None)
@@ -355,6 +365,19 @@ class JWTConfig:
         return configured or f"{self.name}_{kind}"
 
     @property
+    def shared_store(self) -> bool:
+        """True when ``revocation_store`` is a Redis (which other apps may share)."""
+        return self.revocation_store is not None and self.revocation_store != "memory"
+
+    @property
+    def key_prefix(self) -> str | None:
+        """The prefix of this config's Redis keys: ``store_prefix``, else one derived from
+        ``issuer`` (:func:`issuer_store_prefix`); ``None`` when neither is set."""
+        if self.store_prefix is not None:
+            return self.store_prefix
+        return issuer_store_prefix(self.issuer) if self.issuer is not None else None
+
+    @property
     def body_limit(self) -> int:
         """The largest request body the config's endpoints read (``max_body_bytes``)."""
         if self.max_body_bytes is not None:
@@ -377,6 +400,7 @@ class JWTConfig:
             facts[s.key] = value
         facts["can_issue"] = self.can_issue
         facts["revocation"] = self.revocation_store is not None
+        facts["store_prefix"] = self.key_prefix if self.shared_store else None
         return facts
 
 
@@ -544,6 +568,11 @@ RULES: Final[tuple[Rule, ...]] = (
          "names the same cookie as refresh_cookie or csrf_cookie", "give each cookie its own name"),
     Rule("store_prefix", lambda c: key_given(c, "store_prefix") and not _set(c, "revocation_store"),
          "is set but revocation_store is not", "set {p}revocation_store, or remove store_prefix"),
+    Rule("store_prefix", lambda c: c.shared_store and c.key_prefix is None,
+         "is required: revocation_store is a Redis, which other apps may share, and the config "
+         "has no issuer to derive a prefix of its own from",
+         "set {p}store_prefix to a prefix of this app's own, the same on each of its hosts "
+         "(e.g. myapp:jwt:), or set {p}issuer"),
     Rule("refresh_expires_in", lambda c: _set(c, "refresh_expires_in") and not c.can_issue,
          "needs a signing key but the config has only a public key",
          "set private_key_file, or remove refresh_expires_in"),

@@ -6,9 +6,14 @@ Three kinds of record, each expiring by itself, so storage stays bounded:
 - a **refresh family** (``start_family``/``rotate``/``end_family``): one record per login,
   holding the current refresh token id, the one before it (for a retry), when the family
   started and whether it ended. However often a family is refreshed, it is this one record,
-  rewritten atomically, and it expires with the family (``refresh_max_age``);
+  rewritten atomically. A live family is kept until its newest refresh token could expire;
+  an ended one only until its access tokens could (``end_ttl``);
 - a **subject cut-off** (``cut_off``): tokens of that user issued at or before it are refused,
   kept as long as the longest token could live.
+
+A family is kept *with its subject* (the ``subject`` argument): a rotation reads the subject's
+cut-off in the same atomic step, so a "revoke all" that lands while a refresh is under way
+either refuses it or is seen by the tokens it issues, never missed.
 
 :meth:`RevocationStore.status` reads a token's id, its family and its subject's cut-off in
 one round trip. Implementations:
@@ -16,8 +21,8 @@ one round trip. Implementations:
 - :class:`MemoryStore` (``revocation_store = memory``): one process; development and tests.
 - :class:`RedisStore` (``redis://``, ``rediss://``, ``unix://``; ``redis+cluster://`` for a
   Redis Cluster; ``redis+sentinel://`` for a Sentinel-managed primary): shared by every process
-  and host. Rotation is a Lua script; a family's keys share one hash slot (``{...}`` hash tags),
-  so the script runs atomically on a cluster too.
+  and host. Rotation is a Lua script; a family's key shares its subject's hash slot (``{...}``
+  hash tags), so the script runs atomically on a cluster too.
 
 A store that cannot be reached raises :class:`~pyramid_jwtnode.exceptions.StoreUnavailableError`;
 callers answer 503 and never treat a token as valid (fail closed).
@@ -34,11 +39,9 @@ from typing import Any, Final, Protocol
 
 from ..exceptions import StoreUnavailableError
 
-__all__ = ["RevocationStore", "MemoryStore", "RedisStore", "open_store", "Rotation", "DEFAULT_PREFIX"]
+__all__ = ["RevocationStore", "MemoryStore", "RedisStore", "open_store", "Rotation"]
 
 log = logging.getLogger("pyramid_jwtnode")
-
-DEFAULT_PREFIX: Final = "pyramid_jwtnode:"
 
 
 class Rotation:
@@ -50,11 +53,14 @@ class Rotation:
     ENDED: Final = "ended"       # the family had ended already
     EXPIRED: Final = "expired"   # the family is older than its maximum age
     UNKNOWN: Final = "unknown"   # no such family (never started, or long gone)
+    SUBJECT_REVOKED: Final = "subject_revoked"  # the subject's cut-off refuses it: the family has ended
 
 
 class RevocationStore(Protocol):
     """What the add-on needs of a store. Keys are short strings; TTLs whole seconds >= 1;
-    times whole seconds since the epoch."""
+    times whole seconds since the epoch. A family is kept with its ``subject`` (a cut-off's
+    key, or ``None`` when its tokens name no user): every call naming the family gives the
+    same one (a required argument, so that no caller forgets it and misses the record)."""
 
     def revoke(self, key: str, ttl: int) -> None:
         """Remember the token id ``key`` as revoked for ``ttl`` seconds."""
@@ -66,16 +72,45 @@ class RevocationStore(Protocol):
                ) -> tuple[bool, int | None]:
         """(token revoked or family ended, the subject's cut-off or None): one round trip."""
 
-    def start_family(self, key: str, current: str, now: int, ttl: int) -> None:
-        """Start the refresh family ``key`` with its first refresh token id ``current``."""
+    def start_family(self, key: str, current: str, now: int, ttl: int, *,
+                     subject: str | None) -> None:
+        """Start the refresh family ``key`` with its first refresh token id ``current``,
+        kept ``ttl`` s (until that token could expire)."""
 
     def rotate(self, key: str, presented: str, new: str, now: int, *, grace: int, max_age: int,
-               end_ttl: int) -> tuple[str, int]:
-        """Atomically: make ``new`` current if ``presented`` is (see :class:`Rotation`), and
-        return the outcome with the family's start. Reuse ends the family (kept ``end_ttl``)."""
+               lifetime: int, slack: int, end_ttl: int, subject: str | None,
+               issued_at: float) -> tuple[str, int]:
+        """Atomically: refuse when the subject's cut-off is at or after ``issued_at`` (the
+        presented token's ``iat``), else make ``new`` current if ``presented`` is (see
+        :class:`Rotation`); return the outcome with the family's start. After a rotation the
+        family is kept until the new token could expire, ``min(now + lifetime, start +
+        max_age) + slack``; a family ended here (reuse, the subject's cut-off) is kept
+        ``end_ttl`` s."""
 
-    def end_family(self, key: str, ttl: int) -> None:
-        """End the family ``key``: its tokens are refused (kept at least ``ttl`` s)."""
+    def end_family(self, key: str, ttl: int, *, subject: str | None) -> None:
+        """End the family ``key``: its tokens are refused, and it is kept ``ttl`` s from now
+        (as long as its access tokens could live), no longer."""
+
+
+class _Family:
+    """A refresh family in memory: the fields of the Redis hash, in a fixed small object."""
+
+    __slots__ = ("cur", "prev", "rot", "retry", "start", "end")
+    cur: str | None
+    prev: str | None
+    rot: int
+    retry: bool
+    start: int
+    end: bool
+
+    def __init__(self, current: str | None, start: int) -> None:
+        self.cur, self.prev, self.rot, self.retry = current, None, 0, False
+        self.start, self.end = start, False
+
+
+def _kept_until(now: int, start: int, lifetime: int, max_age: int, slack: int) -> int:
+    """Seconds a family is kept after a rotation at ``now``: until its new token could expire."""
+    return max(1, min(lifetime, start + max_age - now) + slack)
 
 
 class MemoryStore:
@@ -114,45 +149,51 @@ class MemoryStore:
             now = self._clock()
             revoked = token is not None and self._get(token, now) is not None
             record = self._get(family, now) if family is not None else None
-            ended = record is not None and record.get("end", False)
+            ended = record is not None and record.end
             return revoked or ended, self._get(subject, now) if subject is not None else None
 
-    def start_family(self, key: str, current: str, now: int, ttl: int) -> None:
-        with self._lock:
-            self._put(key, {"cur": current, "start": now}, self._clock() + ttl, self._clock())
-
-    def rotate(self, key: str, presented: str, new: str, now: int, *, grace: int, max_age: int,
-               end_ttl: int) -> tuple[str, int]:
+    def start_family(self, key: str, current: str, now: int, ttl: int, *,
+                     subject: str | None) -> None:
         with self._lock:
             clock = self._clock()
-            entry = self._entries.get(key)
-            record = entry[1] if entry is not None and entry[0] > clock else None
+            self._put(key, _Family(current, now), clock + ttl, clock)
+
+    def rotate(self, key: str, presented: str, new: str, now: int, *, grace: int, max_age: int,
+               lifetime: int, slack: int, end_ttl: int, subject: str | None,
+               issued_at: float) -> tuple[str, int]:
+        with self._lock:
+            clock = self._clock()
+            record: _Family | None = self._get(key, clock)
             if record is None:
                 return Rotation.UNKNOWN, 0
-            start = int(record["start"])
-            if record.get("end"):
+            start = record.start
+            if record.end:
                 return Rotation.ENDED, start
+            cut = self._get(subject, clock) if subject is not None else None
+            if cut is not None and issued_at <= cut:
+                record.end = True
+                self._entries[key] = (clock + end_ttl, record)
+                return Rotation.SUBJECT_REVOKED, start
             if now > start + max_age:
                 return Rotation.EXPIRED, start
-            if record["cur"] == presented:
-                record.update(cur=new, prev=presented, rot=now, retry=False)
-                return Rotation.ROTATED, start
-            if (grace > 0 and record.get("prev") == presented and now - record["rot"] <= grace
-                    and not record.get("retry")):
-                record.update(cur=new, retry=True)
-                return Rotation.RETRIED, start
-            record["end"] = True
-            assert entry is not None
-            self._entries[key] = (max(entry[0], clock + end_ttl), record)
-            return Rotation.REUSED, start
+            if record.cur == presented:
+                record.cur, record.prev, record.rot, record.retry = new, presented, now, False
+            elif (grace > 0 and record.prev == presented and now - record.rot <= grace
+                    and not record.retry):
+                record.cur, record.retry = new, True
+            else:
+                record.end = True
+                self._entries[key] = (clock + end_ttl, record)
+                return Rotation.REUSED, start
+            self._entries[key] = (clock + _kept_until(now, start, lifetime, max_age, slack), record)
+            return (Rotation.RETRIED if record.retry else Rotation.ROTATED), start
 
-    def end_family(self, key: str, ttl: int) -> None:
+    def end_family(self, key: str, ttl: int, *, subject: str | None) -> None:
         with self._lock:
             now = self._clock()
-            entry = self._entries.get(key)
-            record = dict(entry[1]) if entry is not None and entry[0] > now else {"start": 0}
-            record["end"] = True
-            self._put(key, record, max(entry[0] if entry else 0, now + ttl), now)
+            record = self._get(key, now) or _Family(None, 0)
+            record.end = True
+            self._put(key, record, now + ttl, now)
 
     def __len__(self) -> int:
         now = self._clock()
@@ -161,30 +202,47 @@ class MemoryStore:
 
 
 # Redis: the family is one hash {cur, prev, rot, retry, start, end}; rotation is one script.
+# KEYS[1] the family, KEYS[2] (when given) its subject's cut-off, in the same hash slot.
+# ARGV: presented, new, now, grace, max_age, end_ttl, issued_at, lifetime, slack.
 _ROTATE: Final = """
 local h = redis.call('HMGET', KEYS[1], 'cur', 'prev', 'rot', 'retry', 'start', 'end')
 if not h[5] then return {'unknown', 0} end
 local start = tonumber(h[5])
 if h[6] == '1' then return {'ended', start} end
+if KEYS[2] then
+  local cut = redis.call('GET', KEYS[2])
+  if cut and tonumber(ARGV[7]) <= tonumber(cut) then
+    redis.call('HSET', KEYS[1], 'end', '1')
+    redis.call('EXPIRE', KEYS[1], ARGV[6])
+    return {'subject_revoked', start}
+  end
+end
 local now = tonumber(ARGV[3])
-if now > start + tonumber(ARGV[5]) then return {'expired', start} end
+local max_age = tonumber(ARGV[5])
+if now > start + max_age then return {'expired', start} end
+local outcome
 if h[1] == ARGV[1] then
   redis.call('HSET', KEYS[1], 'cur', ARGV[2], 'prev', ARGV[1], 'rot', now, 'retry', '0')
-  return {'rotated', start}
+  outcome = 'rotated'
+else
+  local grace = tonumber(ARGV[4])
+  if grace > 0 and h[2] == ARGV[1] and h[4] ~= '1' and now - tonumber(h[3]) <= grace then
+    redis.call('HSET', KEYS[1], 'cur', ARGV[2], 'retry', '1')
+    outcome = 'retried'
+  else
+    redis.call('HSET', KEYS[1], 'end', '1')
+    redis.call('EXPIRE', KEYS[1], ARGV[6])
+    return {'reused', start}
+  end
 end
-local grace = tonumber(ARGV[4])
-if grace > 0 and h[2] == ARGV[1] and h[4] ~= '1' and now - tonumber(h[3]) <= grace then
-  redis.call('HSET', KEYS[1], 'cur', ARGV[2], 'retry', '1')
-  return {'retried', start}
-end
-redis.call('HSET', KEYS[1], 'end', '1')
-if redis.call('TTL', KEYS[1]) < tonumber(ARGV[6]) then redis.call('EXPIRE', KEYS[1], ARGV[6]) end
-return {'reused', start}
+local keep = math.min(tonumber(ARGV[8]), start + max_age - now) + tonumber(ARGV[9])
+redis.call('EXPIRE', KEYS[1], math.max(1, keep))
+return {outcome, start}
 """
 _END: Final = """
 redis.call('HSET', KEYS[1], 'end', '1')
 if redis.call('HEXISTS', KEYS[1], 'start') == 0 then redis.call('HSET', KEYS[1], 'start', 0) end
-if redis.call('TTL', KEYS[1]) < tonumber(ARGV[1]) then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
+redis.call('EXPIRE', KEYS[1], ARGV[1])
 return 1
 """
 _CUT_OFF: Final = """
@@ -212,10 +270,11 @@ class RedisStore:
     (or ``rediss+cluster://``) for a Redis Cluster, any node as the entry point;
     ``redis+sentinel://host:26379,host2:26379/service/db`` for the primary a Sentinel group
     manages. Or give a ready redis-py ``client`` instead of a URL. Every key starts with
-    ``prefix``, so apps can share one Redis.
+    ``prefix``: one of the app's own (the same on each of its hosts), so that apps can share
+    one Redis without one's revocations reaching another's users.
     """
 
-    def __init__(self, url: str | None = None, *, prefix: str = DEFAULT_PREFIX, timeout: float = 0.5,
+    def __init__(self, url: str | None = None, *, prefix: str, timeout: float = 0.5,
                  client: Any = None) -> None:
         try:
             import redis
@@ -229,6 +288,8 @@ class RedisStore:
                 "revocation_store = redis://... needs the redis package: "
                 "pip install 'pyramid_jwtnode[redis]'"
             ) from None
+        if not prefix or "{" in prefix or "}" in prefix:
+            raise ValueError("a Redis store needs a key prefix of the app's own, without braces")
         self.prefix = prefix
         self._errors: tuple[type[BaseException], ...] = (
             redis.exceptions.RedisError, redis.exceptions.RedisClusterException, OSError)
@@ -288,9 +349,12 @@ class RedisStore:
         self._status = client.register_script(_STATUS)
         return client
 
-    def key(self, key: str) -> str:
-        """The Redis key: prefix and a ``{...}`` hash tag, so one record's keys share a slot."""
-        return f"{self.prefix}{{{key}}}"
+    def key(self, key: str, subject: str | None = None) -> str:
+        """The Redis key: the prefix and a ``{...}`` hash tag. A family given its ``subject``
+        takes the subject's tag, so that its key and the subject's cut-off share a hash slot."""
+        if subject is None:
+            return f"{self.prefix}{{{key}}}"
+        return f"{self.prefix}{{{subject}}}{key}"
 
     def _call(self, action: Callable[[], Any]) -> Any:
         try:
@@ -343,17 +407,21 @@ class RedisStore:
 
     def status(self, token: str | None, family: str | None, subject: str | None
                ) -> tuple[bool, int | None]:
-        keys = [self.key(k) if k is not None else self.key("-") for k in (token, family, subject)]
-        given = ["1" if k is not None else "0" for k in (token, family, subject)]
+        named = (self.key(token) if token is not None else None,
+                 self.key(family, subject) if family is not None else None,
+                 self.key(subject) if subject is not None else None)
         if not self._cluster:  # one script: one round trip, and a consistent answer
+            keys = [k if k is not None else self.key("-") for k in named]
+            given = ["1" if k is not None else "0" for k in named]
             revoked, cut = self._call(lambda: self._status(keys=keys, args=given))
             return bool(revoked), int(cut) if cut else None
 
         def ask() -> list[Any]:  # a cluster keeps these keys in different slots: one pipeline
             pipe = self.client.pipeline(transaction=False)
-            for command, key, *field in (("exists", token), ("hget", family, "end"), ("get", subject)):
+            for command, key, *field in (("exists", named[0]), ("hget", named[1], "end"),
+                                         ("get", named[2])):
                 if key is not None:
-                    getattr(pipe, command)(self.key(key), *field)
+                    getattr(pipe, command)(key, *field)
             return list(pipe.execute())
 
         answers = iter(self._call(ask))
@@ -362,23 +430,27 @@ class RedisStore:
         cut = next(answers) if subject is not None else None
         return bool(exists) or ended == b"1", int(cut) if cut is not None else None
 
-    def start_family(self, key: str, current: str, now: int, ttl: int) -> None:
+    def start_family(self, key: str, current: str, now: int, ttl: int, *,
+                     subject: str | None) -> None:
         def start() -> None:
             pipe = self.client.pipeline(transaction=True)
-            pipe.hset(self.key(key), mapping={"cur": current, "start": now})
-            pipe.expire(self.key(key), max(1, int(ttl)))
+            pipe.hset(self.key(key, subject), mapping={"cur": current, "start": now})
+            pipe.expire(self.key(key, subject), max(1, int(ttl)))
             pipe.execute()
 
         self._call(start)
 
     def rotate(self, key: str, presented: str, new: str, now: int, *, grace: int, max_age: int,
-               end_ttl: int) -> tuple[str, int]:
-        outcome, start = self._call(lambda: self._rotate(
-            keys=[self.key(key)], args=[presented, new, int(now), int(grace), int(max_age), max(1, int(end_ttl))]))
+               lifetime: int, slack: int, end_ttl: int, subject: str | None,
+               issued_at: float) -> tuple[str, int]:
+        keys = [self.key(key, subject)] + ([self.key(subject)] if subject is not None else [])
+        args = [presented, new, int(now), int(grace), int(max_age), max(1, int(end_ttl)),
+                repr(issued_at), int(lifetime), int(slack)]
+        outcome, start = self._call(lambda: self._rotate(keys=keys, args=args))
         return (outcome.decode() if isinstance(outcome, bytes) else str(outcome)), int(start)
 
-    def end_family(self, key: str, ttl: int) -> None:
-        self._call(lambda: self._end(keys=[self.key(key)], args=[max(1, int(ttl))]))
+    def end_family(self, key: str, ttl: int, *, subject: str | None) -> None:
+        self._call(lambda: self._end(keys=[self.key(key, subject)], args=[max(1, int(ttl))]))
 
 
 def _sentinel_address(url: str) -> tuple[list[tuple[str, int]], str, int]:
@@ -404,8 +476,11 @@ def _sentinel_primary(address: tuple[list[tuple[str, int]], str, int], options: 
     return sentinel_class(hosts, sentinel_kwargs=options, **options).master_for(service, db=db, **options)
 
 
-def open_store(url: str, prefix: str = DEFAULT_PREFIX) -> RevocationStore:
-    """The store a ``revocation_store`` setting names (no connection is made yet)."""
+def open_store(url: str, prefix: str | None, clock: Callable[[], float] = time.time) -> RevocationStore:
+    """The store a ``revocation_store`` setting names (no connection is made yet); a Redis
+    one needs the app's own key ``prefix``. The memory store counts its TTLs on ``clock``."""
     if url == "memory":
-        return MemoryStore()
+        return MemoryStore(clock)
+    if not prefix:
+        raise ValueError("a Redis store needs a key prefix of the app's own")
     return RedisStore(url, prefix=prefix)

@@ -11,17 +11,31 @@ import logging
 import math
 import os
 import re
+import urllib.parse
 from collections.abc import Mapping
 from pathlib import Path
 
-__all__ = ["bind_address", "worker_count", "redact", "RedactionFilter"]
+__all__ = ["bind_address", "worker_count", "redact", "RedactionFilter", "RedactingFormatter",
+           "REDACTION_FILTER", "REDACTED", "CREDENTIAL_PARAMETERS"]
 
+#: What a token or credential is replaced with in a log line.
 REDACTED = "[redacted]"
 
-# Query (or form) parameters that carry a token or a grant, wherever the name starts: after
-# "?", "&", ";", a space or a quote, never inside a longer name ("mytoken=" is kept).
-_PARAMETERS = re.compile(r"(?<![\w%.-])((?:access_token|refresh_token|id_token|token|code)=)[^&;#\s'\"]*",
+#: Query (or form) parameters whose value is masked wherever they appear: those carrying a
+#: token, a grant or a client credential (RFC 6749, 7521, 7636, 8628, 8693), by their exact
+#: name; any name holding ``password``, ``passwd`` or ``secret`` (``new_password``,
+#: ``user[password]``, ``client_secret``) too.
+CREDENTIAL_PARAMETERS = ("access_token", "refresh_token", "id_token", "token", "code",
+                         "code_verifier", "device_code", "subject_token", "actor_token",
+                         "client_assertion", "assertion", "api_key", "apikey", "otp")
+
+# The exact names, wherever the name starts: after "?", "&", ";", a space or a quote, never
+# inside a longer name ("mytoken=" is kept).
+_PARAMETERS = re.compile(rf"(?<![\w%.-])((?:{'|'.join(CREDENTIAL_PARAMETERS)})=)[^&;#\s'\"]*",
                          re.IGNORECASE)
+# Any parameter, its whole name (so that the match starts only where a name does: linear time).
+_NAMED = re.compile(r"(?<![\w.\[\]-])([\w.\[\]-]+=)([^&;#\s'\"]*)")
+_CREDENTIAL_WORDS = re.compile("password|passwd|secret", re.IGNORECASE)
 # A JWS or JWE in compact form: its header is base64url JSON, so it starts with "eyJ".
 _COMPACT = re.compile(r"eyJ[A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]*){2,4}")  # also right after %20
 # A credential-bearing header quoted in a message (gunicorn quotes a malformed header line
@@ -30,21 +44,59 @@ _COMPACT = re.compile(r"eyJ[A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]*){2,4}")  # also rig
 _HEADERS = re.compile(r"(?<![\w-])((?:proxy-)?authorization|(?:set-)?cookie)(\s*[:=]\s*|\s+)[^'\"\r\n]+",
                       re.IGNORECASE)
 _BEARER = re.compile(r"(?<![\w-])(bearer\s+)[^\s'\"]+", re.IGNORECASE)
+# A run of text that may be (part of) a URL.
+_RUN = re.compile(r"[^\s'\"]+")
+_ESCAPE = re.compile(r"%[0-9A-Fa-f]{2}")
+# What stays as it is when a decoded run is written back: printable ASCII but space, "%",
+# quotes and backslash, so that a decoded line feed or quote never reaches the log as one.
+_SAFE = "".join(chr(c) for c in range(0x21, 0x7f) if chr(c) not in "%'\"\\")
 
 
-def redact(text: str) -> str:
-    """``text`` with every token in it replaced by ``[redacted]``: the values of the
-    ``access_token``, ``refresh_token``, ``id_token``, ``token`` and ``code`` parameters,
-    anything that looks like a compact JWS/JWE, and what follows ``Authorization``,
-    ``Proxy-Authorization``, ``Cookie``, ``Set-Cookie`` or ``Bearer``."""
+def _redact_plain(text: str) -> str:
     text = _PARAMETERS.sub(rf"\1{REDACTED}", text)
+    text = _NAMED.sub(_mask_credential, text)
     text = _HEADERS.sub(rf"\1\2{REDACTED}", text)
     text = _BEARER.sub(rf"\1{REDACTED}", text)
     return _COMPACT.sub(REDACTED, text)
 
 
+def _mask_credential(match: re.Match[str]) -> str:
+    name, value = match.groups()
+    return name + REDACTED if value and _CREDENTIAL_WORDS.search(name) else match.group(0)
+
+
+def _redact_escaped(match: re.Match[str]) -> str:
+    """A run holding percent escapes, decoded (up to four times: an escape may be escaped
+    again) and redacted. Unchanged when nothing in it is secret; else written back decoded
+    and redacted, with anything but printable ASCII escaped again."""
+    run = decoded = match.group(0)
+    if not _ESCAPE.search(run):
+        return run
+    for _ in range(4):
+        once = urllib.parse.unquote(decoded, errors="replace")
+        if once == decoded:
+            break
+        decoded = once
+    redacted = _redact_plain(decoded)
+    return run if redacted == decoded else urllib.parse.quote(redacted, safe=_SAFE)
+
+
+def redact(text: str) -> str:
+    """``text`` with every token and credential in it replaced by ``[redacted]``: the values
+    of the :data:`CREDENTIAL_PARAMETERS` and of parameters whose name holds ``password``,
+    ``passwd`` or ``secret``, anything that looks like a compact JWS/JWE, and what follows
+    ``Authorization``, ``Proxy-Authorization``, ``Cookie``, ``Set-Cookie`` or ``Bearer``. Each
+    run of text holding percent escapes is also checked once decoded (``access%5Ftoken=``,
+    ``%65yJ…`` with ``%2E`` for the dots); a run found to hold a secret is written decoded
+    and redacted."""
+    text = _redact_plain(text)
+    return _RUN.sub(_redact_escaped, text) if "%" in text else text
+
+
 class RedactionFilter(logging.Filter):
-    """Rewrites a record's message, and its traceback, with :func:`redact`."""
+    """Rewrites a record's message, and its traceback, with :func:`redact`. Put it on a
+    handler (``dictConfig``: ``{"()": "pyramid_jwtnode.tools.deploy.RedactionFilter"}``) so that
+    every record that handler writes is redacted, whichever logger sent it."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         record.msg, record.args = redact(record.getMessage()), None
@@ -53,10 +105,27 @@ class RedactionFilter(logging.Filter):
         if record.exc_text:
             record.exc_text = redact(record.exc_text)
             record.exc_info = None  # so that no formatter renders the traceback afresh
+        if record.stack_info:
+            record.stack_info = redact(record.stack_info)
         return True
 
 
+#: One :class:`RedactionFilter`, shared: adding it to a logger or handler twice adds it once.
 REDACTION_FILTER = RedactionFilter()
+
+
+class RedactingFormatter(logging.Formatter):
+    """A :class:`logging.Formatter` whose every line (message, traceback and all) passes
+    through :func:`redact`. For ini files read by ``logging.config.fileConfig`` (``pserve``,
+    ``gunicorn --paste``), which cannot put filters on handlers::
+
+        [formatter_generic]
+        class = pyramid_jwtnode.tools.deploy.RedactingFormatter
+        format = %(asctime)s %(levelname)-5.5s [%(name)s] %(message)s
+    """
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(super().format(record))
 
 
 def bind_address(environ: Mapping[str, str] | None = None) -> str:
