@@ -107,7 +107,9 @@ async function addNote(event) {
 
 async function signOut() {
   const response = await api("/demo/logout", { method: "POST" }, true);
-  log("signed out (" + response.status + "): the cookies are cleared and the token revoked");
+  const revoked = response.ok && (await response.json()).revoked;
+  log("signed out (" + response.status + "): the cookies are cleared" +
+      (revoked ? " and the session revoked" : "; there was no session left to revoke"));
   showSignedOut();
 }
 

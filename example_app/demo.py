@@ -6,7 +6,8 @@ HTML page and a small script, no build step and nothing fetched from elsewhere, 
 (``POST /demo/login``, the token view of ``browser``), shows protected data
 (``GET /demo/api/me``), changes state (``POST /demo/api/notes``: the token's CSRF value in
 ``X-CSRF-Token``), refreshes silently when the access token has expired (``POST
-/demo/refresh``) and signs out (``POST /demo/logout``: ``forget``).
+/demo/refresh``) and signs out (``POST /demo/logout``: ``request.revoke_jwt()`` and
+``forget``; the refresh cookie's path, ``/demo``, reaches it).
 """
 
 from __future__ import annotations
@@ -78,8 +79,11 @@ def add_note(request: Request) -> dict[str, Any]:
 
 
 def logout(request: Request) -> Response:
-    """Sign out: ``forget`` revokes the token (and its refresh family) and clears the cookies."""
-    response = Response(json_body={"signed_out": True})
+    """Sign out: end the refresh family (from the access token, or from the refresh cookie once
+    the access token has expired) and clear the cookies. The answer says whether anything was
+    revoked, so that the page never claims so when nothing was."""
+    revoked = request.revoke_jwt()
+    response = Response(json_body={"signed_out": True, "revoked": revoked})
     response.headerlist.extend(forget(request))
     return response
 

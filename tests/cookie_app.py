@@ -1,7 +1,8 @@
 """An app whose config ``web`` keeps tokens in HttpOnly cookies, for the cookie and CSRF tests.
 
 ``/me`` (GET) and ``/notes`` (POST) need an authenticated token; ``/login`` logs in the Pyramid
-way (``remember``), ``/logout`` logs out (``forget``); ``/open`` (POST, no permission) and
+way (``remember``), ``/logout`` and ``/auth/signout`` log out (``forget``; only the second is
+under the refresh cookie's path), ``/auth/logout`` is the add-on's logout route; ``/open`` (POST, no permission) and
 ``/exempt`` (POST, ``require_csrf=False``) show which views the CSRF check covers.
 """
 
@@ -44,7 +45,7 @@ WEB: dict[str, Any] = {
     "algorithm": "HS256", "secret": HS256_SECRET, "expires_in": 300, "kid": "web-1",
     "token_location": "cookie", "revocation_store": "memory", "refresh_expires_in": 3600,
     "token_route": "/token", "payload": lambda r: {"sub": r.POST.get("user", "alice")},
-    "refresh_route": "/auth/refresh",
+    "refresh_route": "/auth/refresh", "logout_route": "/auth/logout",
 }
 
 
@@ -73,4 +74,6 @@ def make_app(clock: Any = None, **web: Any) -> Any:
         config.add_view(login, route_name="login", request_method="POST", renderer="json")
         config.add_route("logout", "/logout")
         config.add_view(logout, route_name="logout", request_method="POST", renderer="json")
+        config.add_route("signout", "/auth/signout")  # the host's forget(), under the refresh cookie's path
+        config.add_view(logout, route_name="signout", request_method="POST", renderer="json")
     return config.make_wsgi_app()

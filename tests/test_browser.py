@@ -2,7 +2,8 @@
 
 Each step as a user takes it: sign in, read protected data, change state (CSRF), refresh
 silently when the access token has expired, sign out; and what page script cannot do (read
-the access token) and another site cannot do (change state with the user's cookies).
+the access token) and another site cannot do (change state with the user's cookies, or sign
+the user in to an account of its choosing: login CSRF).
 
 Runs where Chromium and Playwright are installed (``.ci/run`` installs both and sets
 ``JWTNODE_REQUIRE_BROWSER=1``, which turns a missing browser into a failure). Set
@@ -88,6 +89,8 @@ def attacker() -> Iterator[ThreadingHTTPServer]:
         def do_GET(self) -> None:  # noqa: N802 - http.server's name
             page = f"""<!doctype html><meta charset="utf-8"><title>a page elsewhere</title>
 <form id="f" method="post" action="{target['notes']}"><input name="text" value="forged by a form"></form>
+<form id="login" method="post" action="{target.get('login', '')}"><input name="username" value="ada">
+<input name="password" value="lovelace"></form>
 <p id="done">…</p>
 <script>
   fetch("{target['notes']}", {{method: "POST", credentials: "include",
@@ -137,6 +140,7 @@ def test_the_demo_page_in_a_real_browser(demo: Served, attacker: ThreadingHTTPSe
 
     origin = f"http://localhost:{demo.port}"
     attacker.target["notes"] = f"{origin}/demo/api/notes"  # type: ignore[attr-defined]
+    attacker.target["login"] = f"{origin}/demo/login"  # type: ignore[attr-defined]
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
@@ -204,5 +208,19 @@ def test_the_demo_page_in_a_real_browser(demo: Served, attacker: ThreadingHTTPSe
             context.add_cookies([c for c in access if c["name"] == "browser_access"])
             status = page.evaluate("fetch('/demo/api/me', {credentials: 'same-origin'}).then(r => r.status)")
             assert status == 401
+            assert "the session revoked" in page.inner_text("#log")
+
+            # 8. login CSRF: another site's form posting credentials to the login signs nobody in
+            context.clear_cookies()
+            other = context.new_page()
+            other.goto(f"http://127.0.0.1:{attacker.server_address[1]}/")
+            other.wait_for_selector("#done:text('done')")
+            with other.expect_navigation():
+                other.evaluate("document.getElementById('login').submit()")
+            other.wait_for_load_state()
+            assert "cross_site_request" in other.inner_text("body")
+            steps.done("login-csrf-refused", other)
+            other.close()
+            assert not [c for c in context.cookies(origin) if c["name"].startswith("browser_")]
         finally:
             browser.close()

@@ -63,7 +63,7 @@ def test_the_token_view_sets_the_documented_cookies(app: TestApp) -> None:
     assert access["path"] == "/" and access["max-age"] == "300" and not access["domain"]
     refresh, _ = cookies["web_refresh"]
     assert refresh["httponly"] and refresh["secure"] and refresh["samesite"] == "Lax"
-    assert refresh["path"] == "/auth/refresh" and refresh["max-age"] == "3600"
+    assert refresh["path"] == "/auth" and refresh["max-age"] == "3600"  # the refresh route's parent
     csrf, csrf_header = cookies["web_csrf"]
     assert not csrf["httponly"] and "HttpOnly" not in csrf_header
     assert csrf["secure"] and csrf["path"] == "/" and csrf["max-age"] == "3600"
@@ -86,16 +86,16 @@ def test_cookie_attributes_follow_the_settings(clock: Clock) -> None:
     morsel = cookies["a"][0]
     assert not morsel["secure"] and morsel["samesite"] == "Strict"
     assert morsel["domain"] in ("example.com", ".example.com") and morsel["path"] == "/app"
-    assert cookies["r"][0]["path"] == "/auth/refresh"
+    assert cookies["r"][0]["path"] == "/auth"
 
 
 
 @pytest.mark.parametrize("prefix", ["/api", "api", "/api/"])
 def test_the_refresh_cookie_path_under_a_route_prefix(clock: Clock, prefix: str) -> None:
     """The refresh route under config.route_prefix_context: the cookie's Path is that route's
-    path with its leading "/" (Pyramid keeps "/api" as "api"; RFC 6265 ignores a Path without
-    it, and the browser would send the refresh token to every /api URL)."""
-    web = {k: v for k, v in cookie_app.WEB.items() if k != "refresh_route"}
+    parent with its leading "/" (Pyramid keeps "/api" as "api"; RFC 6265 ignores a Path without
+    it, and the browser would then pick a path of its own)."""
+    web = {k: v for k, v in cookie_app.WEB.items() if k not in ("refresh_route", "logout_route")}
     with Configurator(root_factory=cookie_app.Root) as config:
         config.include("pyramid_jwtnode")
         config.add_jwt_config("web", **web, clock=clock)
@@ -104,7 +104,7 @@ def test_the_refresh_cookie_path_under_a_route_prefix(clock: Clock, prefix: str)
             config.add_jwt_refresh_view("/refresh", "web")
     app = TestApp(config.make_wsgi_app(), extra_environ=HTTPS)
     refresh, _ = set_cookies(app.post("/token", {"user": "alice"}))["web_refresh"]
-    assert refresh["path"] == "/api/refresh"
+    assert refresh["path"] == "/api"
     res = app.post("/api/refresh", {"grant_type": "refresh_token"}, headers={"X-CSRF-Token": csrf_of(app)})
     assert res.json["token_type"] == "Bearer"  # the browser sent the cookie to its route
 
@@ -129,7 +129,7 @@ def test_a_post_needs_the_tokens_csrf_value(app: TestApp) -> None:
 def test_a_post_from_another_origin_is_refused_even_with_the_value(app: TestApp) -> None:
     app.post("/token", {"user": "alice"})
     headers = {"X-CSRF-Token": csrf_of(app), "Origin": "https://evil.example"}
-    assert app.post("/notes", headers=headers, status=403).json["error"] == "invalid_csrf_token"
+    assert app.post("/notes", headers=headers, status=403).json["error"] == "cross_site_request"
     app.post("/notes", headers={"X-CSRF-Token": csrf_of(app)}, extra_environ={"HTTP_ORIGIN": ""},
              status=403)  # no Origin and no Referer over HTTPS: refused, as Pyramid does
 
@@ -202,7 +202,7 @@ def test_remember_and_forget_the_pyramid_way(app: TestApp) -> None:
     cleared = set_cookies(res)
     assert set(cleared) == {"web_access", "web_refresh", "web_csrf"}
     assert all(m["max-age"] == "0" for m, _ in cleared.values())
-    assert cleared["web_refresh"][0]["path"] == "/auth/refresh"
+    assert cleared["web_refresh"][0]["path"] == "/auth"
     assert "web_access" not in app.cookies
     # the token itself is refused now (revoked), even if a copy of the cookie survived
     app.get("/me", headers={"Cookie": f"web_access={access}"}, status=401)
@@ -268,17 +268,18 @@ def test_session_csrf_keeps_working_beside_cookie_tokens(clock: Clock) -> None:
     assert app.post("/form", {"csrf_token": token}).json == {"ok": True}
 
 
-def test_require_csrf_everywhere_reaches_the_token_route_unless_it_opts_out(clock: Clock) -> None:
-    """docs/browser-clients.rst: with require_csrf=True, Pyramid checks the add-on's routes too;
-    a token route declared with require_csrf=False serves clients without a session."""
+def test_require_csrf_everywhere_leaves_the_token_route_to_its_own_checks(clock: Clock) -> None:
+    """docs/browser-clients.rst: with require_csrf=True, Pyramid checks the app's views but not
+    the add-on's routes, which guard themselves; a token route declared with
+    require_csrf=True gets Pyramid's check (and then needs a session's CSRF token)."""
     with Configurator() as config:
         config.include("pyramid_jwtnode")
         config.set_session_factory(SignedCookieSessionFactory("s" * 40))
         config.set_default_csrf_options(require_csrf=True)
         config.add_jwt_config("api", algorithm="HS256", secret=HS256_SECRET, expires_in=60, clock=clock)
-        config.add_jwt_token_view("/login", "api", payload=lambda r: {"sub": "alice"})
-        config.add_jwt_token_view("/api/token", "api", payload=lambda r: {"sub": "alice"},
-                                  require_csrf=False)
+        config.add_jwt_token_view("/login", "api", payload=lambda r: {"sub": "alice"},
+                                  require_csrf=True)
+        config.add_jwt_token_view("/api/token", "api", payload=lambda r: {"sub": "alice"})
     app = TestApp(config.make_wsgi_app())
     assert app.post("/login", expect_errors=True).status_int == 400  # Pyramid's BadCSRFToken
     assert app.post("/api/token").json["token_type"] == "Bearer"

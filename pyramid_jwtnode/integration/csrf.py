@@ -14,14 +14,26 @@ cookie; another site can neither read it nor send the header. Requests authentic
   ``pyramid.csrf.get_csrf_token``/``check_csrf_token`` and ``require_csrf=True`` on views keep
   meaning what a Pyramid developer expects, for JWT cookies and sessions alike.
 - :func:`csrf_view` is a view deriver that checks every view (except those registered with
-  ``require_csrf=False``, and exception views) before it runs, with Pyramid's
-  ``check_csrf_token`` and, over HTTPS, ``check_csrf_origin`` (the ``Origin`` or ``Referer``
-  must be the app's own, as Pyramid's own check requires; ``set_default_csrf_options``'s
-  ``check_origin`` and ``allow_no_origin`` apply); a failure is a JSON ``403``.
+  ``require_csrf=False``, and exception views) before it runs. A state-changing request that
+  carries a config's access or refresh cookie must come from the app's own pages
+  (:meth:`~pyramid_jwtnode.integration.cookies.TokenCookies.cross_site`: its ``Origin``, else
+  ``Sec-Fetch-Site``, else ``Referer``; over HTTP too), whether or not the cookie still
+  authenticates: a logout whose access token has expired clears the refresh cookie and ends
+  its family, and another site must not do that. One that a cookie authenticated must also
+  carry the token's CSRF value (Pyramid's ``check_csrf_token``) and, over HTTPS, an
+  ``Origin`` or ``Referer`` at all (Pyramid's ``check_csrf_origin``;
+  ``set_default_csrf_options``'s ``allow_no_origin`` applies). ``check_origin=False`` there
+  turns both origin checks off. A failure is a JSON ``403``: ``cross_site_request`` for
+  another site's page, ``invalid_csrf_token`` for a missing or wrong CSRF value.
+
+The add-on's own routes (token, refresh, ...) are registered with ``require_csrf=False``:
+they check the ``Origin`` themselves (cookie configs) and the refresh cookie's CSRF value, so
+that ``require_csrf=True`` for the app's views leaves signing in and refreshing working.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any, Final
 
 from pyramid.csrf import check_csrf_origin, check_csrf_token
@@ -33,9 +45,12 @@ from pyramid.util import strings_differ
 from zope.interface import implementer
 
 from .request import policies_of
-from .responses import csrf_refused
+from .responses import cross_site_refused, csrf_refused
 
-__all__ = ["JWTCookieCSRFStoragePolicy", "csrf_view", "csrf_header", "expected_csrf", "SAFE_METHODS"]
+__all__ = ["JWTCookieCSRFStoragePolicy", "csrf_view", "csrf_header", "expected_csrf", "cross_site_with_cookies",
+           "SAFE_METHODS"]
+
+log = logging.getLogger("pyramid_jwtnode")
 
 SAFE_METHODS: Final = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 
@@ -79,21 +94,41 @@ class JWTCookieCSRFStoragePolicy:
         return bool(value) and not strings_differ(value.encode("utf-8"), supplied)
 
 
+def cross_site_with_cookies(request: Request) -> str | None:
+    """Why a request carrying a config's access or refresh cookie was made by another site's
+    page (a reason code), or ``None`` (also when it carries none of them)."""
+    for policy in policies_of(request):
+        for guard in policy.bound.cookie_guards:
+            cookies = guard.cookies
+            assert cookies is not None
+            if cookies.read(request, "access") is not None or cookies.read(request, "refresh") is not None:
+                return cookies.cross_site(request)
+    return None
+
+
 def csrf_view(view: Any, info: Any) -> Any:
-    """View deriver: a cookie-authenticated, state-changing request without the token's CSRF
-    value (or from another origin, over HTTPS) gets a JSON 403 before the view runs."""
+    """View deriver: a state-changing request that carries the add-on's cookies from another
+    site's page, or that a cookie authenticated without the token's CSRF value, gets a JSON
+    403 before the view runs."""
     if info.exception_only or info.options.get("require_csrf") is False:
         return view
 
     def checked(context: Any, request: Request) -> Response:
-        if request.method not in SAFE_METHODS and expected_csrf(request) is not None:
+        if request.method not in SAFE_METHODS:
             options = request.registry.queryUtility(IDefaultCSRFOptions)
-            header = csrf_header(request.registry)
-            token_ok = check_csrf_token(request, token=None, header=header, raises=False)
-            origin_ok = not getattr(options, "check_origin", True) or check_csrf_origin(
-                request, allow_no_origin=getattr(options, "allow_no_origin", False), raises=False)
-            if not (token_ok and origin_ok):
-                return csrf_refused(header)
+            if getattr(options, "check_origin", True):
+                reason = cross_site_with_cookies(request)
+                if reason is not None:
+                    log.info("jwt cookies: request refused (%s)", reason)
+                    return cross_site_refused()
+            if expected_csrf(request) is not None:
+                header = csrf_header(request.registry)
+                token_ok = check_csrf_token(request, token=None, header=header, raises=False)
+                # and over HTTPS, Pyramid's own rule: an Origin or Referer must be there
+                origin_ok = not getattr(options, "check_origin", True) or check_csrf_origin(
+                    request, allow_no_origin=getattr(options, "allow_no_origin", False), raises=False)
+                if not (token_ok and origin_ok):
+                    return csrf_refused(header)
         return view(context, request)
 
     return checked

@@ -24,6 +24,7 @@ from pyramid.registry import Registry
 from pyramid.security import NO_PERMISSION_REQUIRED
 
 from ..jose.choosing import IndistinguishableError
+from .cookies import under
 from .csrf import csrf_header, install_storage_policy
 from .interfaces import IJWTNodes, IJWTPolicies
 from .policy import JWTSecurityPolicy
@@ -42,6 +43,8 @@ from .settings import (
 from .views import (
     Delivery,
     JWKSView,
+    LoggingOut,
+    LogoutView,
     MethodNotAllowedView,
     PayloadCallable,
     RefreshPayloadCallable,
@@ -59,6 +62,7 @@ __all__ = [
     "add_jwt_verify_view",
     "add_jwt_refresh_view",
     "add_jwt_revocation_view",
+    "add_jwt_logout_view",
     "make_jwt_security_policy",
     "set_jwt_security_policy",
     "declare_from_settings",
@@ -122,10 +126,16 @@ def _route_view(
     method = request_method.upper()
     allowed = ("GET", "HEAD") if method == "GET" else (method,)
     view_options.setdefault("permission", NO_PERMISSION_REQUIRED)
+    # The add-on's routes guard themselves (the Origin of cookie configs' token, refresh and
+    # logout requests; the refresh cookie's CSRF value): Pyramid's require_csrf (and the
+    # add-on's own check of cookie-authenticated requests) would refuse a refresh whose access
+    # token has expired, or ask a login for a CSRF value it cannot have yet.
+    view_options.setdefault("require_csrf", False)
     config.add_route(route_name, pattern)
     config.add_view(view, route_name=route_name, request_method=method, **view_options)
     config.add_view(
-        MethodNotAllowedView(allowed), route_name=route_name, permission=NO_PERMISSION_REQUIRED
+        MethodNotAllowedView(allowed), route_name=route_name, permission=NO_PERMISSION_REQUIRED,
+        require_csrf=False,
     )
     intr = config.introspectable(f"jwt {kind} views", route_name, f"jwt {kind} view {pattern}",
                                  f"jwt {kind} view")
@@ -194,6 +204,8 @@ def _declare_routes(config: Configurator, c: JWTConfig) -> None:
                              refresh_payload=c.refresh_payload)
     if c.revocation_route is not None:
         add_jwt_revocation_view(config, c.revocation_route, jwt_config=c.name)
+    if c.logout_route is not None:
+        add_jwt_logout_view(config, c.logout_route, jwt_config=c.name)
 
 
 def add_jwt_config(
@@ -445,6 +457,38 @@ def add_jwt_revocation_view(
     _route_view(config, "revocation", pattern, (jwt_config,), view, "POST", route_name, bind)
 
 
+def add_jwt_logout_view(
+    config: Configurator,
+    pattern: str,
+    jwt_config: str,
+    route_name: str | None = None,
+) -> None:
+    """A logout endpoint at ``pattern`` (POST): ends the refresh family of the request's access
+    token or, once that has expired, of its refresh cookie; clears a cookie config's cookies;
+    answers ``{"revoked": true|false}``. For a cookie config the route must lie under the
+    refresh cookie's ``Path``, or the browser would not send the refresh cookie there."""
+    view = LogoutView(jwt_config)
+    path = _path(config, pattern)
+    what = f"add_jwt_logout_view({pattern!r})"
+
+    def bind(registry: Registry) -> None:
+        revocation, limit = _revocation_of(registry, jwt_config, what)
+        delivery = Delivery.of(revocation.config, _refresh_path(registry, jwt_config))
+        cookies = delivery.cookies
+        if cookies is not None and _refresh_path(registry, jwt_config) is not None \
+                and not under(path, cookies.refresh_path):
+            raise ConfigurationError(
+                f"{what}: the logout route {path} does not lie under the refresh cookie's path "
+                f"{cookies.refresh_path}, so the browser would not send the refresh cookie there and "
+                f"a logout after the access token expired could not end the session. Fix: put the "
+                f"logout route beside the refresh route (e.g. {cookies.refresh_path.rstrip('/')}/logout), "
+                f"or set jwt.{jwt_config}.refresh_cookie_path to a path both lie under.")
+        node = _bound_node(registry, jwt_config, what)
+        view.bind(LoggingOut(node.verifier, revocation, delivery), limit)
+
+    _route_view(config, "logout", pattern, (jwt_config,), view, "POST", route_name, bind)
+
+
 #: The directives ``includeme`` adds, by name.
 DIRECTIVES: dict[str, Callable[..., Any]] = {
     "add_jwt_config": add_jwt_config,
@@ -453,6 +497,7 @@ DIRECTIVES: dict[str, Callable[..., Any]] = {
     "add_jwt_verify_view": add_jwt_verify_view,
     "add_jwt_refresh_view": add_jwt_refresh_view,
     "add_jwt_revocation_view": add_jwt_revocation_view,
+    "add_jwt_logout_view": add_jwt_logout_view,
     "make_jwt_security_policy": make_jwt_security_policy,
     "set_jwt_security_policy": set_jwt_security_policy,
 }

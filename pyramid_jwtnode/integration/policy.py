@@ -85,6 +85,8 @@ class _Guard:
     cookies: TokenCookies | None = None
     issue: Callable[[Any], IssuedToken] | None = None
     claims_key: str | None = None
+    #: put before the user id of this config's tokens (``userid_prefix``)
+    userid_prefix: str = ""
 
     @classmethod
     def of(cls, node: JWTNode, refresh_path: str | None = None) -> _Guard:
@@ -98,7 +100,8 @@ class _Guard:
                    tuple(c.userid_claim.split(".")),
                    tuple(c.principals_claim.split(".")) if c.principals_claim else None,
                    c.identity, c.query_token, "header" in c.token_location,
-                   TokenCookies.of(c, refresh_path) if c.cookies else None, issue, c.claims_key)
+                   TokenCookies.of(c, refresh_path) if c.cookies else None, issue, c.claims_key,
+                   c.userid_prefix or "")
 
     def candidate(self, node: JWTNode) -> Candidate[_Guard]:
         keys = node.keys
@@ -318,7 +321,7 @@ class JWTSecurityPolicy:
             log.info("jwt config %s: bearer token refused (identity_refused)", guard.name)
             return BearerResult(INVALID, claims, "identity_refused", guard, source)
         result = BearerResult(VALID, claims, guard=guard, source=source)
-        result.identity, result.userid = identity, userid
+        result.identity, result.userid = identity, guard.userid_prefix + userid
         return result
 
     def _verify(self, token: str, forced: _Guard | None = None,
@@ -390,7 +393,8 @@ class JWTSecurityPolicy:
         return result.config if result.claims is not None else None
 
     def authenticated_userid(self, request: Request) -> str | None:
-        """The ``userid_claim`` of a token that authenticates (a non-empty string), else ``None``."""
+        """The ``userid_claim`` of a token that authenticates (a non-empty string), after the
+        config's ``userid_prefix``; else ``None``."""
         return self.authenticate(request).userid
 
     def principals(self, request: Request) -> list[str]:
@@ -418,20 +422,39 @@ class JWTSecurityPolicy:
     def revoke(self, request: Request) -> bool:
         """Revoke the request's verified bearer token (and its refresh family): logout.
 
-        Returns False when there is nothing to revoke (no verified token, or no revocation
-        store); raises :class:`StoreUnavailableError` when the store cannot be reached, or
-        could not be asked while authenticating.
+        Without a verified access token (it has expired, and its cookie with it), the refresh
+        cookie the request carries ends its family. Returns False when there is nothing to
+        revoke (no verified token or refresh cookie, or no revocation store); raises
+        :class:`StoreUnavailableError` when the store cannot be reached, or could not be
+        asked while authenticating.
         """
         result = self.authenticate(request)
         if result.reason == "store_unavailable":
             raise StoreUnavailableError("revocation store unreachable")
         guard = result._guard
-        if result.claims is None or guard is None or guard.revocation is None:
-            return False
-        guard.revocation.revoke(result.claims)
-        result.state, result.identity, result.claims, result.userid = INVALID, None, None, None
-        result.reason = "revoked"
-        return True
+        if result.claims is not None and guard is not None and guard.revocation is not None:
+            guard.revocation.revoke(result.claims)
+            result.state, result.identity, result.claims, result.userid = INVALID, None, None, None
+            result.reason = "revoked"
+            return True
+        return self._revoke_refresh_cookie(request)
+
+    def _revoke_refresh_cookie(self, request: Request) -> bool:
+        """End the family of the refresh cookie the request carries (logout once the access
+        token has expired, when the access cookie is gone): True when one was ended."""
+        for guard in self.bound.cookie_guards:
+            assert guard.cookies is not None
+            token = guard.cookies.read(request, "refresh")
+            revocation = guard.revocation
+            if token is None or revocation is None or revocation.refresh_verifier is None:
+                continue
+            try:
+                claims = revocation.refresh_verifier.verify(token)
+            except InvalidTokenError:
+                continue  # expired or forged: there is nothing it could still refresh
+            revocation.revoke(claims)
+            return True
+        return False
 
     def remember(self, request: Request, userid: Any, **kw: Any) -> Sequence[tuple[str, str]]:
         """Log ``userid`` in: the ``Set-Cookie`` headers of a fresh token (with its refresh token
@@ -451,7 +474,10 @@ class JWTSecurityPolicy:
         assert guard.cookies is not None
         if guard.issue is None:
             raise LookupError(f"jwt config {guard.name!r} cannot issue tokens: it has no signing key")
-        issued = guard.issue(_payload_for(guard, str(userid), kw))
+        userid = str(userid)
+        if guard.userid_prefix and userid.startswith(guard.userid_prefix):
+            userid = userid[len(guard.userid_prefix):]  # what authenticated_userid gave back
+        issued = guard.issue(_payload_for(guard, userid, kw))
         return guard.cookies.deliver(issued)
 
     def forget(self, request: Request, **kw: Any) -> Sequence[tuple[str, str]]:

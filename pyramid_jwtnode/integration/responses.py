@@ -27,6 +27,7 @@ __all__ = [
     "request_problem",
     "method_not_allowed",
     "csrf_refused",
+    "cross_site_refused",
 ]
 
 #: RFC 6749 §5.1: token responses (and errors) must not be cached.
@@ -125,6 +126,17 @@ def method_not_allowed(allowed: str) -> Response:
     return json_response(
         {"error": "invalid_request", "error_description": f"This endpoint answers {allowed} only."},
         status=405, headers={"Allow": allowed},
+    )
+
+
+def cross_site_refused() -> Response:
+    """403 for a request to a cookie config's routes made by another site's page (login CSRF)."""
+    return json_response(
+        {"error": "cross_site_request",
+         "error_description": "The request was made by a page of another site; sign in, refresh and "
+                              "sign out only from the app's own pages (or list the site in "
+                              "trusted_origins)."},
+        status=403,
     )
 
 

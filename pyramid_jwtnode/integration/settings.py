@@ -20,6 +20,7 @@ import dataclasses
 import difflib
 import hashlib
 import re
+import urllib.parse
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
@@ -287,6 +288,12 @@ class JWTConfig:
     revocation_route: str | None = _setting(
         _ROUTE, "URL pattern of an RFC 7009 revocation endpoint (POST `token=...`, always 200). "
         "Needs `revocation_store`.", None)
+    logout_route: str | None = _setting(
+        _ROUTE, "URL pattern of a logout endpoint (POST): it ends the refresh family of the "
+        "request's access token (header or cookie) or, once that has expired, of its refresh "
+        "cookie, clears the cookies, and answers `{\"revoked\": true|false}`. For a cookie "
+        "config it must lie under the refresh cookie's path (beside the refresh route). Needs "
+        "`revocation_store`.", None)
     refresh_expires_in: int | None = _setting(
         _SECONDS, "Lifetime of refresh tokens in seconds; when set, the token view also returns "
         "a `refresh_token`, rotated on every use with reuse detection. Needs "
@@ -338,6 +345,19 @@ class JWTConfig:
         "`Domain` of the cookies; unset (the default) keeps them to the host that set them.", None)
     cookie_path: str = _setting(
         _ROUTE, "`Path` of the access and CSRF cookies.", "/")
+    refresh_cookie_path: str | None = _setting(
+        _ROUTE, "`Path` of the refresh cookie. Default: the refresh route's parent (`/auth` for "
+        "`/auth/refresh`; the route itself when it sits at the root), so that the cookie also "
+        "reaches a logout view beside it (`/auth/logout`), which ends the refresh family even "
+        "after the access token has expired. The refresh route must lie under it.", None)
+    trusted_origins: tuple[str, ...] = _setting(
+        Words(), "Origins (`https://app.example`) besides the app's own whose pages may use the "
+        "cookie-mode token, refresh and logout routes; a request whose `Origin` (or "
+        "`Sec-Fetch-Site`, or `Referer`) names another site is refused (403).", ())
+    userid_prefix: str | None = _setting(
+        Text(r"[^\s]{1,64}", "must be 1 to 64 characters without spaces", "give e.g. idp:"),
+        "Put before the user id of this config's tokens (`idp:` makes `authenticated_userid` "
+        "`idp:alice`), so that two configs' users of one name stay apart.", None)
 
     @property
     def hmac(self) -> bool:
@@ -470,6 +490,39 @@ def key_given(config: JWTConfig, key: str) -> bool:
 _REMOTE: Final = ("jwks_url", "discovery_url")
 
 
+def _host_cookie_problem(config: JWTConfig, kind: str) -> str | None:
+    """Why a ``__Host-`` cookie name cannot work (RFC 6265bis §4.1.3.2), or ``None``."""
+    if not config.cookies or not config.cookie_name(kind).startswith("__Host-"):
+        return None
+    path = config.refresh_cookie_path if kind == "refresh" else config.cookie_path
+    if kind == "refresh" and path is None:
+        return "the refresh cookie's path is the refresh route's, not /"
+    if not config.cookie_secure or config.cookie_domain is not None or path != "/":
+        return "not Secure, with a Domain, or a path other than /"
+    return None
+
+
+def _origin_problem(origin: str) -> str | None:
+    """Why ``origin`` is not ``scheme://host[:port]``, or ``None``."""
+    parts = urllib.parse.urlsplit(origin)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.path or parts.query:
+        return "not an origin"
+    return None
+
+
+def _host_cookie_rule(kind: str) -> Rule:
+    return Rule(f"{kind}_cookie", lambda c: _host_cookie_problem(c, kind) is not None,
+                "is a __Host- name, which browsers drop unless the cookie is Secure, has Path=/ and "
+                "no Domain", "set cookie_secure on, remove cookie_domain and keep the cookie's path "
+                "/ (refresh_cookie_path = / for the refresh cookie), or use a __Secure- name")
+
+
+def _secure_cookie_rule(kind: str) -> Rule:
+    return Rule(f"{kind}_cookie", lambda c: c.cookies and c.cookie_name(kind).startswith("__Secure-")
+                and not c.cookie_secure, "is a __Secure- name but cookie_secure is off: browsers "
+                "drop it", "keep cookie_secure on (HTTPS)")
+
+
 def _remote_needs_pairs(key: str) -> Rule:
     return Rule(key, lambda c: c.hmac and _set(c, key),
                 "needs an RS/PS/ES/EdDSA algorithm: a shared secret is never published in a key set",
@@ -553,11 +606,18 @@ RULES: Final[tuple[Rule, ...]] = (
          "is off but revocation_store needs a jti in every token",
          "remove jti = false, or remove revocation_store"),
     _needs("revocation_route", "revocation_store", _STORE_HINT),
+    _needs("logout_route", "revocation_store", _STORE_HINT),
     _needs("refresh_expires_in", "revocation_store", _STORE_HINT),
     _needs("refresh_route", "refresh_expires_in"),
     *map(_refresh_only, ("refresh_max_age", "refresh_payload", "refresh_reuse_interval")),
     *map(_cookies_only, ("access_cookie", "refresh_cookie", "csrf_cookie", "cookie_secure",
-                         "cookie_samesite", "cookie_domain", "cookie_path")),
+                         "cookie_samesite", "cookie_domain", "cookie_path", "refresh_cookie_path",
+                         "trusted_origins")),
+    *map(_host_cookie_rule, ("access", "refresh", "csrf")),
+    *map(_secure_cookie_rule, ("access", "refresh", "csrf")),
+    Rule("trusted_origins", lambda c: any(_origin_problem(o) for o in c.trusted_origins),
+         "holds something that is not an origin", "give scheme://host[:port] values, e.g. "
+         "https://app.example, separated by spaces"),
     Rule("cookie_samesite", lambda c: c.cookie_samesite == "None" and not c.cookie_secure,
          "is None but cookie_secure is off: browsers refuse such cookies",
          "keep cookie_secure on (HTTPS), or use Lax"),

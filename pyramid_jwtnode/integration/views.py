@@ -30,10 +30,12 @@ from pyramid.response import Response
 
 from ..exceptions import GrantError, InvalidTokenError, IssueError, StoreUnavailableError
 from ..jose.issuer import IssuedToken, Issuer
+from ..jose.verifier import Verifier
 from .cookies import TokenCookies
 from .reading import RequestProblem, check_body, read_form, read_query
 from .responses import (
     NO_STORE,
+    cross_site_refused,
     csrf_refused,
     json_response,
     method_not_allowed,
@@ -46,8 +48,8 @@ from .revocation import Revocation
 from .settings import JWTConfig
 
 __all__ = ["TokenView", "MethodNotAllowedView", "JWKSView", "VerifyView", "RefreshView",
-           "RevocationView", "PayloadCallable", "ResponseCallable", "RefreshPayloadCallable",
-           "unavailable_view"]
+           "RevocationView", "LogoutView", "LoggingOut", "PayloadCallable", "ResponseCallable",
+           "RefreshPayloadCallable", "unavailable_view"]
 
 log = logging.getLogger("pyramid_jwtnode")
 
@@ -162,6 +164,11 @@ class TokenView(_Bound[Issuing]):
 
     def respond(self, request: Request, state: Issuing) -> Response:
         issue, delivery = state
+        if delivery.cookies is not None:  # a login another site's page makes: login CSRF
+            reason = delivery.cookies.cross_site(request)
+            if reason is not None:
+                log.info("jwt config %s: token request refused (%s)", self.jwt_config, reason)
+                return cross_site_refused()
         if request.environ.get("QUERY_STRING"):  # a payload callable may read it: it must decode
             read_query(request)
         if request.method == "POST":
@@ -304,8 +311,18 @@ class RefreshView(_Bound[tuple[Revocation, Delivery]]):
 
     def respond(self, request: Request, state: tuple[Revocation, Delivery]) -> Response:
         revocation, delivery = state
+        if delivery.cookies is not None:
+            reason = delivery.cookies.cross_site(request)
+            if reason is not None:  # another site's page posting its own refresh token: login CSRF
+                log.info("jwt config %s: refresh refused (%s)", self.jwt_config, reason)
+                return cross_site_refused()
         grant_type = self.form_param(request, "grant_type")
         token = self.form_param(request, "refresh_token")
+        if token is not None and delivery.cookies is not None and not delivery.in_body:
+            # Refresh tokens of this config live only in cookies: one in a form came from
+            # somewhere else (another account's, posted by another site's page).
+            log.info("jwt config %s: refresh refused (refresh_token_in_form)", self.jwt_config)
+            return oauth_error("invalid_request")
         if token is None and delivery.cookies is not None and not read_form(
                 request, self.max_body_bytes).getall("refresh_token"):
             token = delivery.cookies.read(request, "refresh")
@@ -346,6 +363,64 @@ class RevocationView(_Bound[Revocation]):
         response = Response(status=200)
         response.headers.update(NO_STORE)
         return response
+
+
+@dataclasses.dataclass(frozen=True)
+class LoggingOut:
+    """What a logout view needs of its config: the access token's verifier, the revocation
+    (and its refresh verifier), and how tokens reach the client."""
+
+    verifier: Verifier
+    revocation: Revocation
+    delivery: Delivery
+
+
+class LogoutView(_Bound[LoggingOut]):
+    """POST: end the family of the request's access token (``Authorization: Bearer`` or the
+    access cookie) or, when that has expired, of its refresh cookie; clear the cookies; answer
+    ``{"revoked": true|false}``. A cookie config refuses another site's page (403)."""
+
+    def respond(self, request: Request, state: LoggingOut) -> Response:
+        cookies = state.delivery.cookies
+        if cookies is not None:
+            reason = cookies.cross_site(request)
+            if reason is not None:
+                log.info("jwt config %s: logout refused (%s)", self.jwt_config, reason)
+                return cross_site_refused()
+        revoked = self._revoke_access(request, state) or self._revoke_refresh(request, state)
+        log.info("jwt config %s: logout (%s)", self.jwt_config, "revoked" if revoked else "nothing_to_revoke")
+        response = json_response({"revoked": revoked})
+        if cookies is not None:
+            response.headerlist.extend(cookies.clear())
+        return response
+
+    @staticmethod
+    def _revoke_access(request: Request, state: LoggingOut) -> bool:
+        words = request.headers.get("Authorization", "").split()
+        token = words[1] if len(words) == 2 and words[0].lower() == "bearer" else None
+        if token is None and state.delivery.cookies is not None:
+            token = state.delivery.cookies.read(request, "access")
+        if token is None:
+            return False
+        try:
+            claims = state.verifier.verify(token)
+        except InvalidTokenError:
+            return False
+        state.revocation.revoke(claims)
+        return True
+
+    @staticmethod
+    def _revoke_refresh(request: Request, state: LoggingOut) -> bool:
+        cookies, refresh = state.delivery.cookies, state.revocation.refresh_verifier
+        token = cookies.read(request, "refresh") if cookies is not None else None
+        if token is None or refresh is None:
+            return False
+        try:
+            claims = refresh.verify(token)
+        except InvalidTokenError:
+            return False  # expired or forged: it can refresh nothing
+        state.revocation.revoke(claims)
+        return True
 
 
 def unavailable_view(exc: Exception, request: Request) -> Response:
