@@ -66,7 +66,7 @@ if TYPE_CHECKING:
     from .integration.settings import JWTConfig, parse_config
     from .jose.issuer import IssuedToken, Issuer
     from .jose.verifier import Verifier
-    from .storage.stores import MemoryStore, RedisStore, RevocationStore
+    from .storage import MemoryStore, RedisStore, RevocationStore
 
 #: Where each public name lives. They are imported on first use, so that importing the JOSE
 #: core (``pyramid_jwtnode.jose.verifier``, ``.issuer``, ``.keys``, ``.jwks``) loads no Pyramid.
@@ -79,7 +79,7 @@ _LAZY = {
     "Verifier": "jose.verifier",
     "JWTSecurityPolicy": "integration.policy",
     "Revocation": "integration.revocation",
-    "RevocationStore": "storage.stores", "MemoryStore": "storage.stores", "RedisStore": "storage.stores",
+    "RevocationStore": "storage", "MemoryStore": "storage", "RedisStore": "storage",
 }
 
 

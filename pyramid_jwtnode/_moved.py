@@ -19,7 +19,7 @@ MOVED: Final = {
     "algorithms": "jose.algorithms", "limits": "jose.limits", "claims": "jose.claims",
     "rules": "jose.rules", "jwks": "jose.jwks", "keys": "jose.keys", "issuer": "jose.issuer",
     "verifier": "jose.verifier", "selection": "jose.choosing",
-    "stores": "storage.stores",
+    "stores": "storage",
     "converters": "integration.converters", "settings": "integration.settings",
     "keyload": "integration.keyload", "interfaces": "integration.interfaces",
     "node": "integration.runtime", "revocation": "integration.revocation",

@@ -23,7 +23,7 @@ from webtest import TestApp
 
 from pyramid_jwtnode import MemoryStore, RedisStore, get_jwt_node
 from pyramid_jwtnode.exceptions import GrantError
-from pyramid_jwtnode.storage.stores import Rotation
+from pyramid_jwtnode.storage import Rotation
 from pyramid_jwtnode.tools.cli import main as pjwt
 
 from .conftest import HS256_SECRET, NOW, Clock
@@ -329,7 +329,8 @@ def test_memory_store_holds_one_record_per_family(clock: Clock) -> None:
 
 @pytest.mark.parametrize("grace", [0, 5])
 def test_rotation_outcomes_are_the_same_on_every_store(grace: int, redis_url: str, redis_cluster_url: str) -> None:
-    """One scenario, the three stores: the same answers in the same order."""
+    """One scenario, the three stores (the Python and the Lua form of the rotation table in
+    pyramid_jwtnode/storage/rotation.py): the same answers in the same order, every row."""
     stores = [MemoryStore(), RedisStore(redis_url, prefix=f"t{secrets.token_hex(4)}:"),
               RedisStore(redis_cluster_url, prefix=f"t{secrets.token_hex(4)}:")]
     seen = []
@@ -347,6 +348,10 @@ def test_rotation_outcomes_are_the_same_on_every_store(grace: int, redis_url: st
         store.cut_off("api:sub:alice", 1000, 60)
         steps += [rotate("api:fam:g", "g1", "g2", 1005), rotate("api:fam:g", "g1", "g2", 1005),
                   store.status(None, "api:fam:g", "api:sub:alice")]
+        # a family older than max_age: expired (the one row of storage/rotation.py's table left)
+        store.start_family("api:fam:h", "h1", 1000, 3600, subject=None)
+        steps.append(store.rotate("api:fam:h", "h1", "h2", 1101, grace=grace, max_age=100, lifetime=50,
+                                  slack=1, end_ttl=60, subject=None, issued_at=1000))
         seen.append(steps)
     assert seen[0] == seen[1] == seen[2]
     after_alice = [Rotation.SUBJECT_REVOKED, Rotation.ENDED]
@@ -357,6 +362,7 @@ def test_rotation_outcomes_are_the_same_on_every_store(grace: int, redis_url: st
         assert [s[0] for s in seen[0][:7]] == [Rotation.ROTATED, Rotation.REUSED, Rotation.ENDED,
                                                Rotation.ENDED, Rotation.UNKNOWN, *after_alice]
     assert seen[0][7] == (True, 1000)
+    assert seen[0][8] == (Rotation.EXPIRED, 1000)
 
 
 # -- Redis in production ---------------------------------------------------------------------------

@@ -38,7 +38,7 @@ from ..jose.issuer import IssuedToken, Issuer, refresh_audience
 from ..jose.keys import KeySet
 from ..jose.limits import REFRESH_TYP
 from ..jose.verifier import Verifier
-from ..storage.stores import RevocationStore, Rotation
+from ..storage import RevocationStore, Rotation
 from .settings import JWTConfig
 
 __all__ = ["Revocation", "Review"]

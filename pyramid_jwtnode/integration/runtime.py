@@ -12,7 +12,7 @@ from pyramid.registry import Registry
 from ..jose.issuer import Issuer
 from ..jose.keys import KeySet
 from ..jose.verifier import Verifier
-from ..storage.stores import RevocationStore, open_store
+from ..storage import RevocationStore, open_store
 from .interfaces import IJWTNodes, IJWTPolicies
 from .keyload import load_keys
 from .revocation import Revocation
