@@ -13,7 +13,6 @@ import dataclasses
 import importlib
 import math
 import re
-import urllib.parse
 from collections.abc import Callable, Iterable
 from typing import Any, Final
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Callable, Iterable, Sequence
+from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Final
 
 from pyramid.authorization import ACLHelper, Authenticated, Everyone
@@ -37,7 +38,7 @@ from ..jose.claims import claim_at, userid_of
 from ..jose.issuer import IssuedToken
 from .cookies import TokenCookies
 from .reading import RequestProblem, read_query
-from .responses import bearer_challenge, unavailable
+from .responses import bearer_challenge, unavailable_view
 
 if TYPE_CHECKING:
     from ..jose.verifier import Verifier
@@ -52,15 +53,20 @@ log = logging.getLogger("pyramid_jwtnode")
 #: claims can never produce one.
 CONFIG_PRINCIPAL: Final = "jwt-config:"
 
-#: state of a request's credentials
-ABSENT: Final = "absent"
-VALID: Final = "valid"
-INVALID: Final = "invalid"
-MALFORMED: Final = "malformed"
-UNAVAILABLE: Final = "unavailable"
+class Credentials(StrEnum):
+    """What a request's credentials came to."""
+
+    ABSENT = "absent"            # no token (or another scheme)
+    VALID = "valid"              # a token that verified and names a user
+    INVALID = "invalid"          # a token refused (the reason says why)
+    MALFORMED = "malformed"      # an Authorization header or query the policy cannot read
+    UNAVAILABLE = "unavailable"  # the store or key set needed to check it cannot be reached
+
+
+ABSENT, VALID, INVALID, MALFORMED, UNAVAILABLE = Credentials
 
 #: the RFC 6750 error code of each state (VALID: the token lacks the permission)
-_ERRORS: Final[dict[str, str | None]] = {
+_ERRORS: Final[dict[Credentials, str | None]] = {
     ABSENT: None, INVALID: "invalid_token", MALFORMED: "invalid_request", VALID: "insufficient_scope",
 }
 
@@ -125,9 +131,9 @@ class BearerResult:
     result, which is the only one that authenticates.
     """
 
-    __slots__ = ("state", "claims", "reason", "identity", "userid", "config", "source", "_guard")
+    __slots__ = ("state", "claims", "reason", "identity", "userid", "config", "source", "error", "_guard")
 
-    def __init__(self, state: str, claims: dict[str, Any] | None = None, reason: str | None = None,
+    def __init__(self, state: Credentials, claims: dict[str, Any] | None = None, reason: str | None = None,
                  guard: _Guard | None = None, source: str | None = None) -> None:
         self.state = state
         self.claims = claims
@@ -138,6 +144,8 @@ class BearerResult:
         self.config = guard.name if guard is not None else None
         #: where the token came from: "header", "query" or "cookie"
         self.source = source
+        #: for an UNAVAILABLE result, what could not be reached
+        self.error: StoreUnavailableError | KeySetUnavailableError | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -237,7 +245,7 @@ class JWTSecurityPolicy:
 
     # -- reading and verifying the credentials -----------------------------------
 
-    def _token(self, request: Request) -> tuple[str, str | None, str | None]:
+    def _token(self, request: Request) -> tuple[Credentials, str | None, str | None]:
         """(state, token or reason, source): ABSENT, MALFORMED with a reason, or VALID with the
         token and where it came from ("header", "query"; a cookie is read by the caller)."""
         token = None
@@ -303,14 +311,12 @@ class JWTSecurityPolicy:
         except InvalidTokenError as exc:
             log.info("jwt config %s: bearer token refused (%s)", exc.config or name, exc.reason)
             return BearerResult(INVALID, reason=exc.reason)
-        except StoreUnavailableError as exc:
-            log.error("jwt config %s: revocation store unreachable, request refused (store_unavailable)",
-                      exc.config or name)
-            return BearerResult(UNAVAILABLE, reason="store_unavailable")
-        except KeySetUnavailableError as exc:
-            log.error("jwt config %s: key set unavailable, request refused (key_set_unavailable)",
-                      exc.config or name)
-            return BearerResult(UNAVAILABLE, reason="key_set_unavailable")
+        except (StoreUnavailableError, KeySetUnavailableError) as exc:
+            exc.config = exc.config or name
+            result = BearerResult(UNAVAILABLE, reason="key_set_unavailable" if isinstance(
+                exc, KeySetUnavailableError) else "store_unavailable")
+            result.error = exc  # answered (and logged) by responses.unavailable_view
+            return result
         userid = userid_of(claims, guard.userid_path)
         if userid is None:
             # A token that names nobody authenticates nobody (its claims stay readable).
@@ -502,14 +508,13 @@ class JWTSecurityPolicy:
     # -- RFC 6750 answers --------------------------------------------------------------
 
     def challenge(self, request: Request) -> Response:
-        """The 401/400/403 answer for a request this policy did not let through."""
-        return self.answer(self.authenticate(request).state)
-
-    def answer(self, state: str) -> Response:
-        """The RFC 6750 §3 response for a credentials ``state`` (503 when it could not be checked)."""
-        if state == UNAVAILABLE:
-            return unavailable()
-        return bearer_challenge(self.realm, _ERRORS[state])
+        """The 401/400/403 answer for a request this policy did not let through (RFC 6750 §3),
+        or the 503 of :func:`~pyramid_jwtnode.integration.responses.unavailable_view` when its
+        token could not be checked."""
+        result = self.authenticate(request)
+        if result.error is not None:
+            return unavailable_view(result.error, request)
+        return bearer_challenge(self.realm, _ERRORS[result.state])
 
 
 def _payload_for(guard: _Guard, userid: str, claims: dict[str, Any]) -> Any:

@@ -9,6 +9,7 @@ nothing about which check failed, is ever echoed.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Mapping
 from typing import Any, Final
 
@@ -28,7 +29,10 @@ __all__ = [
     "method_not_allowed",
     "csrf_refused",
     "cross_site_refused",
+    "unavailable_view",
 ]
+
+log = logging.getLogger("pyramid_jwtnode")
 
 #: RFC 6749 §5.1: token responses (and errors) must not be cached.
 NO_STORE: Final[tuple[tuple[str, str], ...]] = (("Cache-Control", "no-store"), ("Pragma", "no-cache"))
@@ -148,3 +152,15 @@ def csrf_refused(header: str = "X-CSRF-Token") -> Response:
                               f"token's CSRF value (the CSRF cookie) in the {header} header."},
         status=403,
     )
+
+
+def unavailable_view(exc: Exception, request: Request) -> Response:
+    """The one place "cannot be checked now" becomes an answer: the exception view for a
+    revocation store or remote key set that cannot be reached (a view, a request method,
+    ``forget``), and the security policy's answer for a token it could not check. Logs the
+    config and a reason code, and answers 503 with ``Retry-After``; never a 500, never a pass."""
+    key_set = type(exc).__name__ == "KeySetUnavailableError"
+    log.error("jwt config %s: %s, request refused (%s)", getattr(exc, "config", None) or "?",
+              "key set unavailable" if key_set else "revocation store unreachable",
+              "key_set_unavailable" if key_set else "store_unavailable")
+    return unavailable()

@@ -28,7 +28,13 @@ from pyramid.httpexceptions import HTTPException
 from pyramid.request import Request
 from pyramid.response import Response
 
-from ..exceptions import GrantError, InvalidTokenError, IssueError, StoreUnavailableError
+from ..exceptions import (
+    GrantError,
+    InvalidTokenError,
+    IssueError,
+    KeySetUnavailableError,
+    StoreUnavailableError,
+)
 from ..jose.issuer import IssuedToken, Issuer
 from ..jose.verifier import Verifier
 from .cookies import TokenCookies
@@ -42,14 +48,13 @@ from .responses import (
     oauth_error,
     request_problem,
     token_body,
-    unavailable,
 )
 from .revocation import Revocation
 from .settings import JWTConfig
 
 __all__ = ["TokenView", "MethodNotAllowedView", "JWKSView", "VerifyView", "RefreshView",
            "RevocationView", "LogoutView", "LoggingOut", "PayloadCallable", "ResponseCallable",
-           "RefreshPayloadCallable", "unavailable_view"]
+           "RefreshPayloadCallable", "BoundView"]
 
 log = logging.getLogger("pyramid_jwtnode")
 
@@ -98,7 +103,7 @@ class Delivery:
         return response
 
 
-class _Bound(Generic[T]):
+class BoundView(Generic[T]):
     """A view bound at commit to what its ready config provides (``state``) and to the
     largest body it accepts; it answers a request of the wrong shape itself."""
 
@@ -125,6 +130,9 @@ class _Bound(Generic[T]):
         except RequestProblem as exc:
             log.info("jwt config %s: request refused (%s)", self.jwt_config, exc.problem)
             return request_problem(exc.problem)
+        except (StoreUnavailableError, KeySetUnavailableError) as exc:
+            exc.config = exc.config or self.jwt_config
+            raise  # answered 503 by the exception view (responses.unavailable_view), and only there
 
     def respond(self, request: Request, state: T) -> Response:
         raise NotImplementedError
@@ -138,7 +146,7 @@ class _Bound(Generic[T]):
 Issuing = tuple[Callable[[Any], IssuedToken], Delivery]
 
 
-class TokenView(_Bound[Issuing]):
+class TokenView(BoundView[Issuing]):
     """Calls the payload callable, signs its result, answers with the token.
 
     The payload callable finds ``request.POST`` (a POST route) or ``request.GET``
@@ -190,9 +198,6 @@ class TokenView(_Bound[Issuing]):
         except IssueError as exc:
             log.error("jwt config %s: token not issued (issue_error): %s", self.jwt_config, exc)
             return oauth_error("server_error")
-        except StoreUnavailableError:
-            log.error("jwt config %s: revocation store unreachable (store_unavailable)", self.jwt_config)
-            return unavailable()
         try:
             return delivery.respond(request, issued, self.response)
         except HTTPException:
@@ -219,7 +224,7 @@ class MethodNotAllowedView:
         return method_not_allowed(self.allow)
 
 
-class JWKSView(_Bound[bytes]):
+class JWKSView(BoundView[bytes]):
     """Serves the public keys of one or more configs as an RFC 7517 JWK Set.
 
     The body is built once, when the configuration is committed.
@@ -247,7 +252,7 @@ class Challenger(Protocol):
     def challenge(self, request: Request) -> Response: ...
 
 
-class VerifyView(_Bound[Challenger]):
+class VerifyView(BoundView[Challenger]):
     """The recipe's *validate* mode: a valid bearer token's claims, or the RFC 6750 answer."""
 
     def respond(self, request: Request, policy: Challenger) -> Response:
@@ -264,7 +269,7 @@ class _ReviewFailed(Exception):
     """The host's refresh_payload callable raised something else than an HTTPException."""
 
 
-class RefreshView(_Bound[tuple[Revocation, Delivery]]):
+class RefreshView(BoundView[tuple[Revocation, Delivery]]):
     """RFC 6749 §6: ``grant_type=refresh_token&refresh_token=...`` for a new token pair.
 
     With a ``refresh_payload`` callable, the user is checked again at every refresh: it
@@ -338,26 +343,19 @@ class RefreshView(_Bound[tuple[Revocation, Delivery]]):
         except GrantError as exc:
             log.info("jwt config %s: refresh refused (%s)", self.jwt_config, exc.reason)
             return oauth_error(exc.error)
-        except StoreUnavailableError:
-            log.error("jwt config %s: revocation store unreachable (store_unavailable)", self.jwt_config)
-            return unavailable()
         except _ReviewFailed:
             return oauth_error("server_error")
         return delivery.respond(request, issued, self.response)
 
 
-class RevocationView(_Bound[Revocation]):
+class RevocationView(BoundView[Revocation]):
     """RFC 7009: POST ``token=...``; 200 whatever the token was, once it is revoked."""
 
     def respond(self, request: Request, revocation: Revocation) -> Response:
         token = self.form_param(request, "token")
         if token is None:
             return oauth_error("invalid_request")
-        try:
-            revoked = revocation.revoke_token(token)
-        except StoreUnavailableError:
-            log.error("jwt config %s: revocation store unreachable (store_unavailable)", self.jwt_config)
-            return unavailable()
+        revoked = revocation.revoke_token(token)
         log.info("jwt config %s: revocation request (%s)", self.jwt_config,
                  "revoked" if revoked else "nothing_to_revoke")
         response = Response(status=200)
@@ -375,7 +373,7 @@ class LoggingOut:
     delivery: Delivery
 
 
-class LogoutView(_Bound[LoggingOut]):
+class LogoutView(BoundView[LoggingOut]):
     """POST: end the family of the request's access token (``Authorization: Bearer`` or the
     access cookie) or, when that has expired, of its refresh cookie; clear the cookies; answer
     ``{"revoked": true|false}``. A cookie config refuses another site's page (403)."""
@@ -421,10 +419,3 @@ class LogoutView(_Bound[LoggingOut]):
             return False  # expired or forged: it can refresh nothing
         state.revocation.revoke(claims)
         return True
-
-
-def unavailable_view(exc: Exception, request: Request) -> Response:
-    """Exception view: a store or key set that cannot be reached where the app asked it
-    directly (``request.revoke_jwt()``, ``forget``) is a 503 like everywhere else, not a 500."""
-    log.error("%s (unavailable)", type(exc).__name__)
-    return unavailable()

@@ -12,7 +12,7 @@ from ..exceptions import KeySetUnavailableError, StoreUnavailableError
 from .csrf import csrf_view
 from .directives import DIRECTIVES, declare_from_settings
 from .request import create_jwt, revoke_jwt, revoke_jwt_subject
-from .views import unavailable_view
+from .responses import unavailable_view
 
 __all__ = ["include"]
 

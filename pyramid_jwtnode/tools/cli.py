@@ -178,7 +178,7 @@ def _run(args: argparse.Namespace, stdin: IO[str], stdout: IO[str], stderr: IO[s
     return _verify(registry, args, stdin, stdout, stderr)
 
 
-def _one_line(exc: BaseException) -> str:
+def _first_line(exc: BaseException) -> str:
     """An exception as one line: what Pyramid wrapped, first line only, no traceback."""
     inner = getattr(exc, "evalue", None) or exc  # ConfigurationExecutionError wraps the cause
     text = str(inner).strip().splitlines()
@@ -195,9 +195,9 @@ def _load(config_uri: str) -> Registry:
     try:
         env = bootstrap(config_uri)
     except ConfigurationError as exc:
-        raise UsageError(f"the app's configuration is refused: {_one_line(exc)}") from None
+        raise UsageError(f"the app's configuration is refused: {_first_line(exc)}") from None
     except Exception as exc:  # noqa: BLE001 - the app's own start-up, reported in one line
-        raise UsageError(f"the app could not start: {type(exc).__name__}: {_one_line(exc)}") from None
+        raise UsageError(f"the app could not start: {type(exc).__name__}: {_first_line(exc)}") from None
     try:
         registry: Registry = env["registry"]
         return registry
