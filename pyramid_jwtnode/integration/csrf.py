@@ -36,7 +36,7 @@ from __future__ import annotations
 import logging
 from typing import Any, Final
 
-from pyramid.csrf import check_csrf_origin, check_csrf_token
+from pyramid.csrf import check_csrf_origin
 from pyramid.interfaces import ICSRFStoragePolicy, IDefaultCSRFOptions
 from pyramid.registry import Registry
 from pyramid.request import Request
@@ -47,7 +47,7 @@ from zope.interface import implementer
 from .request import policies_of
 from .responses import cross_site_refused, csrf_refused
 
-__all__ = ["JWTCookieCSRFStoragePolicy", "csrf_view", "csrf_header", "expected_csrf", "cross_site_with_cookies",
+__all__ = ["JWTCookieCSRFStoragePolicy", "csrf_view", "csrf_header", "expected_csrf", "cookie_checks",
            "SAFE_METHODS"]
 
 log = logging.getLogger("pyramid_jwtnode")
@@ -64,7 +64,7 @@ def csrf_header(registry: Registry) -> str:
 def expected_csrf(request: Request) -> str | None:
     """The CSRF value the request must carry when a JWT cookie authenticated it, else ``None``."""
     for policy in policies_of(request):
-        if policy.bound.cookie_guards:
+        if policy.cookie_guards:
             value = policy.csrf_value(request)
             if value is not None:
                 return value
@@ -94,16 +94,24 @@ class JWTCookieCSRFStoragePolicy:
         return bool(value) and not strings_differ(value.encode("utf-8"), supplied)
 
 
-def cross_site_with_cookies(request: Request) -> str | None:
-    """Why a request carrying a config's access or refresh cookie was made by another site's
-    page (a reason code), or ``None`` (also when it carries none of them)."""
+def cookie_checks(request: Request) -> tuple[str | None, str | None]:
+    """What a state-changing request must pass, in one look at the app's policies: why it
+    was made by another site's page when it carries a config's access or refresh cookie (a
+    reason code, else ``None``), and the CSRF value it must carry when a cookie authenticated
+    it (else ``None``)."""
+    cross: str | None = None
     for policy in policies_of(request):
-        for guard in policy.bound.cookie_guards:
+        for guard in policy.cookie_guards:
             cookies = guard.cookies
             assert cookies is not None
             if cookies.read(request, "access") is not None or cookies.read(request, "refresh") is not None:
-                return cookies.cross_site(request)
-    return None
+                cross = cookies.cross_site(request)
+                break
+        if policy.cookie_guards:
+            value = policy.csrf_value(request)
+            if value is not None:
+                return cross, value
+    return cross, None
 
 
 def csrf_view(view: Any, info: Any) -> Any:
@@ -116,16 +124,17 @@ def csrf_view(view: Any, info: Any) -> Any:
     def checked(context: Any, request: Request) -> Response:
         if request.method not in SAFE_METHODS:
             options = request.registry.queryUtility(IDefaultCSRFOptions)
-            if getattr(options, "check_origin", True):
-                reason = cross_site_with_cookies(request)
-                if reason is not None:
-                    log.info("jwt cookies: request refused (%s)", reason)
-                    return cross_site_refused()
-            if expected_csrf(request) is not None:
-                header = csrf_header(request.registry)
-                token_ok = check_csrf_token(request, token=None, header=header, raises=False)
+            check_origin = getattr(options, "check_origin", True)
+            cross, expected = cookie_checks(request)
+            if check_origin and cross is not None:
+                log.info("jwt cookies: request refused (%s)", cross)
+                return cross_site_refused()
+            if expected is not None:
+                header = getattr(options, "header", None) or "X-CSRF-Token"
+                supplied = request.headers.get(header, "").encode("utf-8", "backslashreplace")
+                token_ok = bool(expected) and not strings_differ(expected.encode("utf-8"), supplied)
                 # and over HTTPS, Pyramid's own rule: an Origin or Referer must be there
-                origin_ok = not getattr(options, "check_origin", True) or check_csrf_origin(
+                origin_ok = not check_origin or check_csrf_origin(
                     request, allow_no_origin=getattr(options, "allow_no_origin", False), raises=False)
                 if not (token_ok and origin_ok):
                     return csrf_refused(header)

@@ -33,9 +33,10 @@ from pyramid.request import Request
 from pyramid.response import Response
 
 from ..exceptions import InvalidTokenError, KeySetUnavailableError, StoreUnavailableError
-from ..jose.choosing import Candidate, ConfigChooser
+from ..jose.choosing import ConfigChooser
 from ..jose.claims import claim_at, userid_of
 from ..jose.issuer import IssuedToken
+from ..jose.jwks import RemoteKeySet
 from .cookies import TokenCookies
 from .reading import RequestProblem, read_query
 from .responses import bearer_challenge, unavailable_view
@@ -76,8 +77,9 @@ IdentityCallable = Callable[[Request, dict[str, Any]], Any]
 
 @dataclasses.dataclass(frozen=True)
 class _Guard:
-    """How one config's tokens are checked and turned into an identity: its verifier and
-    revocation, and its policy settings."""
+    """One config at request time, the one object the policy holds for it: how its tokens are
+    chosen (it is :class:`~pyramid_jwtnode.jose.choosing.Choosable`), checked (verifier,
+    revocation) and turned into an identity (its policy settings)."""
 
     verifier: Verifier
     revocation: Revocation | None
@@ -93,33 +95,48 @@ class _Guard:
     claims_key: str | None = None
     #: put before the user id of this config's tokens (``userid_prefix``)
     userid_prefix: str = ""
+    #: key ids its tokens carry (local keys; empty when they carry none)
+    kids: frozenset[str] = frozenset()
+    #: the remote key set its keys come from, if any
+    remote_keys: RemoteKeySet | None = None
 
     @classmethod
     def of(cls, node: JWTNode, refresh_path: str | None = None) -> _Guard:
-        c = node.config
+        c, keys = node.config, node.keys
         issue: Callable[[Any], IssuedToken] | None = None
         if node.revocation is not None and node.revocation.refresh_verifier is not None:
             issue = node.revocation.issue_pair
         elif node.issuer is not None:
             issue = node.issuer.issue
+        kids = frozenset(k for k in keys.verification_keys if k is not None)
+        if keys.kid is None:  # an HS config without kid: its tokens carry none
+            kids = frozenset()
         return cls(node.verifier, node.revocation, c.name, c.realm or c.name,
                    tuple(c.userid_claim.split(".")),
                    tuple(c.principals_claim.split(".")) if c.principals_claim else None,
                    c.identity, c.query_token, "header" in c.token_location,
                    TokenCookies.of(c, refresh_path) if c.cookies else None, issue, c.claims_key,
-                   c.userid_prefix or "")
+                   c.userid_prefix or "", kids, keys.remote)
 
-    def candidate(self, node: JWTNode) -> Candidate[_Guard]:
-        keys = node.keys
-        kids = frozenset(k for k in keys.verification_keys if k is not None)
-        if keys.kid is None:  # an HS config without kid: its tokens carry none
-            kids = frozenset()
-        remote = keys.remote
-        if remote is None:
-            return Candidate(self.name, node.config.algorithm, kids, node.config.issuer,
-                             lambda: node.config.issuer, False, self.verifier, self)
-        return Candidate(self.name, node.config.algorithm, kids, node.config.issuer,
-                         lambda: remote.known_issuer, True, self.verifier, self, remote.holds)
+    # -- Choosable ------------------------------------------------------------------------
+
+    @property
+    def algorithm(self) -> str:
+        return self.verifier.config.algorithm
+
+    @property
+    def static_issuer(self) -> str | None:
+        return self.verifier.config.issuer
+
+    @property
+    def remote(self) -> bool:
+        return self.remote_keys is not None
+
+    def issuer(self) -> str | None:
+        return self.verifier.known_issuer
+
+    def holds(self, kid: str) -> bool:
+        return self.remote_keys is not None and self.remote_keys.holds(kid)
 
 
 class BearerResult:
@@ -146,16 +163,6 @@ class BearerResult:
         self.source = source
         #: for an UNAVAILABLE result, what could not be reached
         self.error: StoreUnavailableError | KeySetUnavailableError | None = None
-
-
-@dataclasses.dataclass(frozen=True)
-class _Bound:
-    """The policy's state once bound: each config's guard, and the chooser among them."""
-
-    guards: tuple[_Guard, ...]
-    chooser: ConfigChooser[_Guard]
-    query: bool  # any config reads the access_token query parameter
-    cookie_guards: tuple[_Guard, ...] = ()  # the configs whose tokens travel in cookies
 
 
 class JWTSecurityPolicy:
@@ -185,17 +192,17 @@ class JWTSecurityPolicy:
     ) -> None:
         self.name = name
         self.configs: tuple[str, ...] = (name,)
-        self._bound: _Bound | None = None
+        #: each config's guard; the chooser among them; those whose tokens travel in cookies
+        self.guards: tuple[_Guard, ...] = ()
+        self._chooser: ConfigChooser[_Guard] | None = None
+        self.cookie_guards: tuple[_Guard, ...] = ()
+        self._query = query_token  # any config reads the access_token query parameter
         if verifier is not None:
-            guard = _Guard(
+            self._take((_Guard(
                 verifier, revocation, name, realm or name, tuple(userid_claim.split(".")),
                 tuple(principals_claim.split(".")) if principals_claim else None, identity,
                 query_token,
-            )
-            config = verifier.config
-            candidate = Candidate(name, config.algorithm, frozenset(), config.issuer,
-                                  lambda: verifier.known_issuer, False, verifier, guard)
-            self._bound = _Bound((guard,), ConfigChooser([candidate]), query_token)
+            ),))
         self._cache_key = f"_jwtnode_auth_{id(self)}"
         self._acl = ACLHelper()
 
@@ -216,32 +223,36 @@ class JWTSecurityPolicy:
     def bind(self, *nodes: JWTNode, refresh_paths: dict[str, str] | None = None) -> None:
         """Take the verifiers and settings of ``nodes`` (done at commit by the directives);
         ``refresh_paths`` names each cookie config's refresh route (its refresh cookie's path)."""
-        guards = tuple(_Guard.of(node, (refresh_paths or {}).get(node.name)) for node in nodes)
-        chooser = ConfigChooser([g.candidate(n) for g, n in zip(guards, nodes, strict=True)])
+        self._take(tuple(_Guard.of(node, (refresh_paths or {}).get(node.name)) for node in nodes))
+
+    def _take(self, guards: tuple[_Guard, ...]) -> None:
+        chooser = ConfigChooser(guards)  # refuses configs whose tokens cannot be told apart
+        self.guards, self._chooser = guards, chooser
         self.name, self.configs = guards[0].name, tuple(g.name for g in guards)
-        self._bound = _Bound(guards, chooser, any(g.query_token for g in guards),
-                             tuple(g for g in guards if g.cookies is not None))
+        self._query = any(g.query_token for g in guards)
+        self.cookie_guards = tuple(g for g in guards if g.cookies is not None)
 
     @property
-    def bound(self) -> _Bound:
-        if self._bound is None:
+    def chooser(self) -> ConfigChooser[_Guard]:
+        """The chooser among the policy's configs (bound at commit)."""
+        if self._chooser is None:
             raise RuntimeError("JWTSecurityPolicy used before it was bound to a jwt config")
-        return self._bound
+        return self._chooser
 
     @property
     def realm(self) -> str:
         """The ``realm`` of this policy's challenges (the first config's)."""
-        return self.bound.guards[0].realm
+        return self.chooser.candidates[0].realm
 
     @property
     def verifier(self) -> Verifier:
         """The verifier of the (first) config."""
-        return self.bound.guards[0].verifier
+        return self.chooser.candidates[0].verifier
 
     @property
     def revocation(self) -> Revocation | None:
         """The revocation of the (first) config (``None`` without a revocation store)."""
-        return self.bound.guards[0].revocation
+        return self.chooser.candidates[0].revocation
 
     # -- reading and verifying the credentials -----------------------------------
 
@@ -258,7 +269,7 @@ class JWTSecurityPolicy:
                 if len(words) > 2 or "," in words[1]:
                     return MALFORMED, "several_tokens", None
                 token = words[1]
-        if self.bound.query and "access_token=" in request.environ.get("QUERY_STRING", ""):
+        if self._query and "access_token=" in request.environ.get("QUERY_STRING", ""):
             try:
                 values = read_query(request).getall("access_token")
             except RequestProblem:
@@ -275,7 +286,7 @@ class JWTSecurityPolicy:
 
     def _cookie(self, request: Request) -> tuple[_Guard, str] | None:
         """The first cookie config whose access cookie the request carries, with the token."""
-        for guard in self.bound.cookie_guards:
+        for guard in self.cookie_guards:
             assert guard.cookies is not None
             token = guard.cookies.read(request, "access")
             if token is not None:
@@ -292,11 +303,10 @@ class JWTSecurityPolicy:
         return result
 
     def _authenticate(self, request: Request) -> BearerResult:
-        bound = self.bound
         state, value, source = self._token(request)
-        name = bound.guards[0].name
+        name = self.chooser.candidates[0].name
         forced: _Guard | None = None
-        if state == ABSENT and bound.cookie_guards:
+        if state == ABSENT and self.cookie_guards:
             found = self._cookie(request)  # no Authorization header: a cookie may carry one
             if found is not None:
                 (forced, value), state, source = found, VALID, "cookie"
@@ -340,8 +350,7 @@ class JWTSecurityPolicy:
             if forced is not None:  # the cookie's name says whose token it is
                 claims = forced.verifier.verify(token)
             else:
-                candidate, claims = self.bound.chooser.verify(token)
-                guard = candidate.value
+                guard, claims = self.chooser.verify(token)
             assert guard is not None
             if source == "query" and not guard.query_token:
                 raise InvalidTokenError("query_token_not_allowed")
@@ -368,7 +377,7 @@ class JWTSecurityPolicy:
         """
         forced = None
         if config is not None:
-            forced = next((g for g in self.bound.guards if g.name == config), None)
+            forced = next((g for g in self.guards if g.name == config), None)
             if forced is None:
                 raise ValueError(f"jwt config {config!r} is not one of the policy's: "
                                  f"{', '.join(self.configs)}")
@@ -448,7 +457,7 @@ class JWTSecurityPolicy:
     def _revoke_refresh_cookie(self, request: Request) -> bool:
         """End the family of the refresh cookie the request carries (logout once the access
         token has expired, when the access cookie is gone): True when one was ended."""
-        for guard in self.bound.cookie_guards:
+        for guard in self.cookie_guards:
             assert guard.cookies is not None
             token = guard.cookies.read(request, "refresh")
             revocation = guard.revocation
@@ -471,9 +480,9 @@ class JWTSecurityPolicy:
         config). Bearer-only configs remember nothing by headers: ``[]``, as before.
         """
         name = kw.pop("jwt_config", None)
-        guards = [g for g in self.bound.cookie_guards if name is None or g.name == name]
+        guards = [g for g in self.cookie_guards if name is None or g.name == name]
         if not guards:
-            if name is not None and all(g.name != name for g in self.bound.guards):
+            if name is not None and all(g.name != name for g in self.guards):
                 raise LookupError(f"jwt config {name!r} is not one of this policy's: {self.configs}")
             return []
         guard = guards[0]
@@ -494,7 +503,7 @@ class JWTSecurityPolicy:
         self.revoke(request)
         if guard is not None and guard.cookies is not None:
             return guard.cookies.clear()
-        return [header for g in self.bound.cookie_guards if g.cookies for header in g.cookies.clear()]
+        return [header for g in self.cookie_guards if g.cookies for header in g.cookies.clear()]
 
     def csrf_value(self, request: Request) -> str | None:
         """The CSRF value a state-changing request must carry, when a cookie authenticated it

@@ -28,18 +28,17 @@ token holds enters a cache, so no token can change how another one is chosen.
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Callable, Sequence
-from typing import Any, Final, Generic, TypeVar
+from collections.abc import Sequence
+from typing import Any, Final, Generic, Protocol, TypeVar
 
 from ..exceptions import InvalidTokenError, KeySetUnavailableError, MalformedTokenError
 from .verifier import Verifier, peek_claims, peek_header
 
-__all__ = ["Candidate", "ConfigChooser", "IndistinguishableError"]
+__all__ = ["Choosable", "ConfigChooser", "IndistinguishableError"]
 
 _CACHE_SIZE: Final = 1024
 
-T = TypeVar("T")
+C = TypeVar("C", bound="Choosable")
 
 
 class IndistinguishableError(ValueError):
@@ -51,31 +50,46 @@ class IndistinguishableError(ValueError):
         self.fix = fix
 
 
-@dataclasses.dataclass(frozen=True)
-class Candidate(Generic[T]):
-    """One config a chooser may pick: what identifies its tokens, its verifier, and ``value``
-    (whatever the caller wants back with the choice, e.g. the policy's per-config state)."""
+class Choosable(Protocol):
+    """What the chooser needs of a config (the security policy's per-config object is one)."""
 
-    name: str
-    algorithm: str
-    #: key ids its tokens carry (local keys); empty when its tokens carry none, or when they
-    #: come from a remote key set (whose ids change)
-    kids: frozenset[str]
-    #: the issuer of its tokens: configured (``str``), or found later by ``issuer()``, which
-    #: answers from what is held and never fetches
-    static_issuer: str | None
-    issuer: Callable[[], str | None]
-    remote: bool
-    verifier: Verifier
-    value: T
-    #: for a remote key set: whether it holds a key of that id right now
-    holds: Callable[[str], bool] = lambda kid: False
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def algorithm(self) -> str:
+        """The pinned algorithm."""
+
+    @property
+    def kids(self) -> frozenset[str]:
+        """Key ids its tokens carry (local keys); empty when its tokens carry none, or when they
+        come from a remote key set (whose ids change)."""
+
+    @property
+    def static_issuer(self) -> str | None:
+        """The configured issuer of its tokens, if any."""
+
+    @property
+    def remote(self) -> bool:
+        """Whether its keys come from a remote key set."""
+
+    @property
+    def verifier(self) -> Verifier: ...
+
+    def issuer(self) -> str | None:
+        """The issuer of its tokens as known now (configured, or from a discovery document
+        already fetched): never fetches."""
+
+    def holds(self, kid: str) -> bool:
+        """For a remote key set: whether it holds a key of that id right now (never fetches)."""
 
 
-class ConfigChooser(Generic[T]):
-    """Picks the candidate that checks a token and verifies it with that candidate's verifier."""
+class ConfigChooser(Generic[C]):
+    """Picks the config that checks a token and verifies it with that config's verifier. The
+    candidates are any objects with the attributes of :class:`Choosable`; :meth:`verify`
+    returns the one chosen."""
 
-    def __init__(self, candidates: Sequence[Candidate[T]]) -> None:
+    def __init__(self, candidates: Sequence[C]) -> None:
         if not candidates:
             raise ValueError("no candidates")
         _check_distinguishable(candidates)
@@ -94,9 +108,9 @@ class ConfigChooser(Generic[T]):
         # Headers a verified token carried -> (kid, alg). Only verified tokens get in.
         self._headers: dict[bytes, tuple[Any, Any]] = {}
         # Tokens that verified -> who verified them (bounded; only verified tokens get in).
-        self._recent: dict[str, Candidate[T]] = {}
+        self._recent: dict[str, C] = {}
 
-    def verify(self, token: str) -> tuple[Candidate[T], dict[str, Any]]:
+    def verify(self, token: str) -> tuple[C, dict[str, Any]]:
         """The chosen candidate and the token's claims; ``InvalidTokenError`` (or
         ``KeySetUnavailableError`` when a chosen remote key set cannot be fetched) otherwise."""
         single = self._single
@@ -127,7 +141,7 @@ class ConfigChooser(Generic[T]):
         assert refusal is not None
         raise refusal
 
-    def choose(self, token: str) -> tuple[Candidate[T], ...]:
+    def choose(self, token: str) -> tuple[C, ...]:
         """The candidates to try, in order (see the module's docstring)."""
         segment = token.partition(".")[0].encode("ascii", "replace")
         parsed = self._headers.get(segment)
@@ -155,7 +169,7 @@ class ConfigChooser(Generic[T]):
         same_alg = (self._by_alg if kid is not None else self._by_alg_kidless).get(alg, ())
         return same_alg or self.candidates[:1]
 
-    def _by_issuer(self, token: str) -> tuple[Candidate[T], ...]:
+    def _by_issuer(self, token: str) -> tuple[C, ...]:
         iss = self._unverified_iss(token)
         if iss is None:
             return ()
@@ -170,7 +184,7 @@ class ConfigChooser(Generic[T]):
             return None
         return iss if isinstance(iss, str) else None
 
-    def _remember(self, token: str, candidate: Candidate[T]) -> None:
+    def _remember(self, token: str, candidate: C) -> None:
         """Called only once ``candidate`` verified ``token``."""
         if len(self._recent) >= _CACHE_SIZE:
             self._recent.clear()
@@ -183,7 +197,7 @@ class ConfigChooser(Generic[T]):
             self._headers[segment] = (header.get("kid"), header.get("alg"))
 
 
-def _check_distinguishable(candidates: Sequence[Candidate[Any]]) -> None:
+def _check_distinguishable(candidates: Sequence[Choosable]) -> None:
     owners: dict[str, str] = {}
     for c in candidates:
         for kid in c.kids:

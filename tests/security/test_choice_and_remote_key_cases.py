@@ -138,7 +138,7 @@ def test_forged_tokens_enter_no_cache_of_the_chooser_or_the_verifier(keys: dict[
     registry = app.app.registry
     verifiers = [get_jwt_node(registry, name).verifier for name in ("staff", "partners")]
     policy = registry.queryUtility(__import__("pyramid.interfaces", fromlist=["ISecurityPolicy"]).ISecurityPolicy)
-    chooser = policy.bound.chooser
+    chooser = policy.chooser
     staff = get_jwt_node(registry, "staff")
     assert staff.issuer is not None
     good = staff.issuer.issue({"sub": "alice"}).token
