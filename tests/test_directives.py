@@ -175,7 +175,7 @@ def test_two_add_on_routes_on_one_pattern_conflict() -> None:
         config.add_jwt_token_view("/a", jwt_config="main", payload=payload)
         config.add_jwt_verify_view("/a", jwt_config="main")
 
-    with pytest.raises(ConfigurationConflictError, match="jwt-route-pattern"):
+    with pytest.raises(ConfigurationConflictError, match="jwt-route"):
         commit(INI, setup)
 
 

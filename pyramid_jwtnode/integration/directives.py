@@ -13,6 +13,7 @@ like) belong to that declaration: they are added only for the one that wins.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -42,11 +43,13 @@ from .settings import (
 )
 from .views import (
     Delivery,
+    Issuing,
     JWKSView,
     LoggingOut,
     LogoutView,
     MethodNotAllowedView,
     PayloadCallable,
+    Refreshing,
     RefreshPayloadCallable,
     RefreshView,
     ResponseCallable,
@@ -147,15 +150,17 @@ def _route_view(
         intr.relate("jwt configs", name)
     intr.relate("routes", route_name)
     registry = config.registry
-    # Bound after every order-0 registration (routes, views, their paths), before serving.
-    config.action((f"jwt-{kind}-view", route_name), lambda: bind(registry), introspectables=(intr,),
-                  order=_BIND)
-    config.action(("jwt-route-pattern", intr["path"]))
+    # One action: bound after every order-0 registration (routes, views, their paths), before
+    # serving; two of the add-on's routes on one path conflict (the first would hide the second).
+    config.action(("jwt-route", intr["path"]), lambda: bind(registry), introspectables=(intr,),
+                  order=_REFRESH_BIND if kind == "refresh" else _BIND)
 
 
 #: The order of the actions that bind views and policies to their ready configs.
-_BIND = 1
-_REFRESH_PATHS = "pyramid_jwtnode.refresh_paths"
+#: A refresh route first: it puts its path on its config's runtime, where cookie settings
+#: read it (the refresh cookie's path); every other view and policy after it.
+_REFRESH_BIND = 1
+_BIND = 2
 
 
 def _path(config: Configurator, pattern: str) -> str:
@@ -165,12 +170,6 @@ def _path(config: Configurator, pattern: str) -> str:
     prefix = config.route_prefix
     path = f"{prefix.rstrip('/')}/{pattern.lstrip('/')}" if prefix else pattern
     return path if path.startswith("/") else f"/{path}"
-
-
-def _refresh_path(registry: Registry, name: str) -> str | None:
-    """The path of a config's refresh route (its refresh cookie's ``Path``), if it has one."""
-    paths: dict[str, str] = registry.get(_REFRESH_PATHS, {})
-    return paths.get(name)
 
 
 def _declare(config: Configurator, parsed: JWTConfig, clock: Callable[[], float]) -> None:
@@ -291,8 +290,8 @@ def add_jwt_token_view(
     def bind(registry: Registry) -> None:
         node = _bound_node(registry, jwt_config, f"add_jwt_token_view({pattern!r})", issue=True)
         assert node.issuer is not None
-        view.bind((TokenView.issuing(node.issuer, node.revocation),
-                   Delivery.of(node.config, _refresh_path(registry, jwt_config))),
+        view.bind(Issuing(TokenView.issuing(node.issuer, node.revocation),
+                          Delivery.of(node.config, node.refresh_path)),
                   node.config.body_limit)
 
     _route_view(config, "token", pattern, (jwt_config,), view, request_method, route_name, bind,
@@ -349,7 +348,7 @@ def _make_policy(config: Configurator, jwt_configs: tuple[str, ...], what: str) 
     def bind() -> None:
         nodes = [_bound_node(registry, name, what) for name in jwt_configs]
         try:
-            policy.bind(*nodes, refresh_paths=registry.get(_REFRESH_PATHS, {}))
+            policy.bind(*nodes)
         except IndistinguishableError as exc:
             raise ConfigurationError(f"{what}: {exc.problem}. Fix: {exc.fix}.") from None
         policies = registry.queryUtility(IJWTPolicies)
@@ -430,14 +429,14 @@ def add_jwt_refresh_view(
     """
     view = RefreshView(jwt_config, config.maybe_dotted(response) if response is not None else None,
                        config.maybe_dotted(refresh_payload) if refresh_payload is not None else None)
-    config.registry.setdefault(_REFRESH_PATHS, {})[jwt_config] = _path(config, pattern)
+    path = _path(config, pattern)
 
     def bind(registry: Registry) -> None:
         revocation, limit = _revocation_of(registry, jwt_config, f"add_jwt_refresh_view({pattern!r})",
                                            refresh=True)
+        register_node(registry, dataclasses.replace(get_jwt_node(registry, jwt_config), refresh_path=path))
         view.csrf_header = csrf_header(registry)
-        view.bind((revocation, Delivery.of(revocation.config, _refresh_path(registry, jwt_config))),
-                  limit)
+        view.bind(Refreshing(revocation, Delivery.of(revocation.config, path)), limit)
 
     _route_view(config, "refresh", pattern, (jwt_config,), view, "POST", route_name, bind)
 
@@ -473,17 +472,16 @@ def add_jwt_logout_view(
 
     def bind(registry: Registry) -> None:
         revocation, limit = _revocation_of(registry, jwt_config, what)
-        delivery = Delivery.of(revocation.config, _refresh_path(registry, jwt_config))
+        node = _bound_node(registry, jwt_config, what)
+        delivery = Delivery.of(revocation.config, node.refresh_path)
         cookies = delivery.cookies
-        if cookies is not None and _refresh_path(registry, jwt_config) is not None \
-                and not under(path, cookies.refresh_path):
+        if cookies is not None and node.refresh_path is not None and not under(path, cookies.refresh_path):
             raise ConfigurationError(
                 f"{what}: the logout route {path} does not lie under the refresh cookie's path "
                 f"{cookies.refresh_path}, so the browser would not send the refresh cookie there and "
                 f"a logout after the access token expired could not end the session. Fix: put the "
                 f"logout route beside the refresh route (e.g. {cookies.refresh_path.rstrip('/')}/logout), "
                 f"or set jwt.{jwt_config}.refresh_cookie_path to a path both lie under.")
-        node = _bound_node(registry, jwt_config, what)
         view.bind(LoggingOut(node.verifier, revocation, delivery), limit)
 
     _route_view(config, "logout", pattern, (jwt_config,), view, "POST", route_name, bind)

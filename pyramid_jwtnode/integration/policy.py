@@ -101,7 +101,7 @@ class _Guard:
     remote_keys: RemoteKeySet | None = None
 
     @classmethod
-    def of(cls, node: JWTNode, refresh_path: str | None = None) -> _Guard:
+    def of(cls, node: JWTNode) -> _Guard:
         c, keys = node.config, node.keys
         issue: Callable[[Any], IssuedToken] | None = None
         if node.revocation is not None and node.revocation.refresh_verifier is not None:
@@ -115,7 +115,7 @@ class _Guard:
                    tuple(c.userid_claim.split(".")),
                    tuple(c.principals_claim.split(".")) if c.principals_claim else None,
                    c.identity, c.query_token, "header" in c.token_location,
-                   TokenCookies.of(c, refresh_path) if c.cookies else None, issue, c.claims_key,
+                   TokenCookies.of(c, node.refresh_path) if c.cookies else None, issue, c.claims_key,
                    c.userid_prefix or "", kids, keys.remote)
 
     # -- Choosable ------------------------------------------------------------------------
@@ -220,10 +220,9 @@ class JWTSecurityPolicy:
         policy.bind(*nodes)
         return policy
 
-    def bind(self, *nodes: JWTNode, refresh_paths: dict[str, str] | None = None) -> None:
-        """Take the verifiers and settings of ``nodes`` (done at commit by the directives);
-        ``refresh_paths`` names each cookie config's refresh route (its refresh cookie's path)."""
-        self._take(tuple(_Guard.of(node, (refresh_paths or {}).get(node.name)) for node in nodes))
+    def bind(self, *nodes: JWTNode) -> None:
+        """Take the verifiers and settings of ``nodes`` (done at commit by the directives)."""
+        self._take(tuple(_Guard.of(node) for node in nodes))
 
     def _take(self, guards: tuple[_Guard, ...]) -> None:
         chooser = ConfigChooser(guards)  # refuses configs whose tokens cannot be told apart

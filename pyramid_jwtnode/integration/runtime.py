@@ -31,6 +31,9 @@ class JWTNode:
     issuer: Issuer | None
     verifier: Verifier
     revocation: Revocation | None = None
+    #: the path of its refresh route (its refresh cookie's path derives from it), once the
+    #: route's directive has bound it at commit
+    refresh_path: str | None = None
 
     @property
     def name(self) -> str:

@@ -53,7 +53,7 @@ from .revocation import Revocation
 from .settings import JWTConfig
 
 __all__ = ["TokenView", "MethodNotAllowedView", "JWKSView", "VerifyView", "RefreshView",
-           "RevocationView", "LogoutView", "LoggingOut", "PayloadCallable", "ResponseCallable",
+           "RevocationView", "LogoutView", "Issuing", "Refreshing", "LoggingOut", "PayloadCallable", "ResponseCallable",
            "RefreshPayloadCallable", "BoundView"]
 
 log = logging.getLogger("pyramid_jwtnode")
@@ -143,7 +143,21 @@ class BoundView(Generic[T]):
         return values[0] if len(values) == 1 and values[0] else None
 
 
-Issuing = tuple[Callable[[Any], IssuedToken], Delivery]
+@dataclasses.dataclass(frozen=True)
+class Issuing:
+    """What a token view needs of its config: how to issue (with refresh tokens on, each
+    token starts a refresh family), and how tokens reach the client."""
+
+    issue: Callable[[Any], IssuedToken]
+    delivery: Delivery
+
+
+@dataclasses.dataclass(frozen=True)
+class Refreshing:
+    """What a refresh view needs of its config: its revocation, and how tokens reach the client."""
+
+    revocation: Revocation
+    delivery: Delivery
 
 
 class TokenView(BoundView[Issuing]):
@@ -171,7 +185,7 @@ class TokenView(BoundView[Issuing]):
         return issuer.issue
 
     def respond(self, request: Request, state: Issuing) -> Response:
-        issue, delivery = state
+        issue, delivery = state.issue, state.delivery
         if delivery.cookies is not None:  # a login another site's page makes: login CSRF
             reason = delivery.cookies.cross_site(request)
             if reason is not None:
@@ -269,7 +283,7 @@ class _ReviewFailed(Exception):
     """The host's refresh_payload callable raised something else than an HTTPException."""
 
 
-class RefreshView(BoundView[tuple[Revocation, Delivery]]):
+class RefreshView(BoundView[Refreshing]):
     """RFC 6749 §6: ``grant_type=refresh_token&refresh_token=...`` for a new token pair.
 
     With a ``refresh_payload`` callable, the user is checked again at every refresh: it
@@ -314,8 +328,8 @@ class RefreshView(BoundView[tuple[Revocation, Delivery]]):
         return isinstance(expected, str) and bool(expected) and hmac.compare_digest(
             expected.encode(), supplied.encode("utf-8", "backslashreplace"))
 
-    def respond(self, request: Request, state: tuple[Revocation, Delivery]) -> Response:
-        revocation, delivery = state
+    def respond(self, request: Request, state: Refreshing) -> Response:
+        revocation, delivery = state.revocation, state.delivery
         if delivery.cookies is not None:
             reason = delivery.cookies.cross_site(request)
             if reason is not None:  # another site's page posting its own refresh token: login CSRF
