@@ -27,7 +27,7 @@ from typing import Any
 
 from pyramid.config import Configurator
 
-from pyramid_jwtnode import get_jwt_node
+from pyramid_jwtnode import get_jwt_runtime
 from pyramid_jwtnode.integration.revocation import Revocation
 from pyramid_jwtnode.tools.testing import Clock
 
@@ -42,7 +42,7 @@ def revocation(store: str, prefix: str) -> Revocation:
     with Configurator() as config:
         config.include("pyramid_jwtnode")
         config.add_jwt_config("api", clock=Clock(1_800_000_000), revocation_store=store, **SETTINGS, **extra)
-    found = get_jwt_node(config.registry).revocation
+    found = get_jwt_runtime(config.registry).revocation
     assert found is not None
     return found
 

@@ -6,11 +6,12 @@ directives and the request methods, and declares every config listed in the
 everything else is private to its module.
 
 Wiring
-    :func:`includeme`; :func:`get_jwt_node` finds a ready config in a registry.
+    :func:`includeme`; :func:`get_jwt_runtime` finds a ready config in a registry (its old
+    name ``get_jwt_node``, like ``JWTNode`` and ``build_node``, still imports).
 Plain objects (usable without a Configurator)
     :class:`JWTConfig` and :func:`parse_config` (settings), :func:`load_keys` (key
     material), :class:`Issuer` and :class:`IssuedToken`, :class:`Verifier`,
-    :class:`JWTNode` and :func:`build_node` (a config made ready), :class:`JWTSecurityPolicy`,
+    :class:`JWTRuntime` and :func:`build_runtime` (a config made ready), :class:`JWTSecurityPolicy`,
     :class:`Revocation`.
 Revocation stores
     :class:`RevocationStore` (the protocol), :class:`MemoryStore`, :class:`RedisStore`.
@@ -62,7 +63,7 @@ if TYPE_CHECKING:
     from .integration.keyload import load_keys
     from .integration.policy import JWTSecurityPolicy
     from .integration.revocation import Revocation
-    from .integration.runtime import JWTNode, build_node, get_jwt_node
+    from .integration.runtime import JWTRuntime, build_runtime, get_jwt_runtime
     from .integration.settings import JWTConfig, parse_config
     from .jose.issuer import IssuedToken, Issuer
     from .jose.verifier import Verifier
@@ -71,6 +72,9 @@ if TYPE_CHECKING:
 #: Where each public name lives. They are imported on first use, so that importing the JOSE
 #: core (``pyramid_jwtnode.jose.verifier``, ``.issuer``, ``.keys``, ``.jwks``) loads no Pyramid.
 _LAZY = {
+    "get_jwt_runtime": "integration.runtime", "JWTRuntime": "integration.runtime",
+    "build_runtime": "integration.runtime",
+    # the names of before 0.1's shape work (a config made ready was a "node"), still importable
     "get_jwt_node": "integration.runtime", "JWTNode": "integration.runtime",
     "build_node": "integration.runtime",
     "JWTConfig": "integration.settings", "parse_config": "integration.settings",
@@ -95,7 +99,7 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     # wiring
     "includeme",
-    "get_jwt_node",
+    "get_jwt_runtime",
     # plain objects
     "JWTConfig",
     "parse_config",
@@ -103,8 +107,8 @@ __all__ = [
     "Issuer",
     "IssuedToken",
     "Verifier",
-    "JWTNode",
-    "build_node",
+    "JWTRuntime",
+    "build_runtime",
     "JWTSecurityPolicy",
     "Revocation",
     # revocation stores

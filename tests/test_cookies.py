@@ -13,7 +13,7 @@ from pyramid.csrf import check_csrf_token, get_csrf_token
 from pyramid.session import SignedCookieSessionFactory
 from webtest import TestApp
 
-from pyramid_jwtnode import get_jwt_node
+from pyramid_jwtnode import get_jwt_runtime
 
 from . import cookie_app
 from .conftest import HS256_SECRET, NOW, Clock
@@ -142,7 +142,7 @@ def test_views_without_permission_are_checked_too_and_require_csrf_false_opts_ou
 
 
 def test_a_header_token_needs_no_csrf_value(app: TestApp) -> None:
-    token = get_jwt_node(app.app.registry, "other").issuer.issue({"sub": "bob"}).token  # type: ignore[union-attr]
+    token = get_jwt_runtime(app.app.registry, "other").issuer.issue({"sub": "bob"}).token  # type: ignore[union-attr]
     app.reset()
     assert app.post("/notes", headers={"Authorization": f"Bearer {token}"}).json == {"notes": 1}
 
@@ -150,12 +150,12 @@ def test_a_header_token_needs_no_csrf_value(app: TestApp) -> None:
 def test_a_request_with_both_is_decided_by_the_header(app: TestApp) -> None:
     app.post("/token", {"user": "alice"})  # a valid cookie ...
     app.get("/me", headers={"Authorization": "Bearer not.a.token"}, status=401)  # ... and a bad header
-    token = get_jwt_node(app.app.registry, "other").issuer.issue({"sub": "bob"}).token  # type: ignore[union-attr]
+    token = get_jwt_runtime(app.app.registry, "other").issuer.issue({"sub": "bob"}).token  # type: ignore[union-attr]
     assert app.get("/me", headers={"Authorization": f"Bearer {token}"}).json["sub"] == "bob"
 
 
 def test_a_cookie_only_configs_token_is_refused_in_the_header(app: TestApp) -> None:
-    token = get_jwt_node(app.app.registry, "web").issuer.issue({"sub": "alice"}).token  # type: ignore[union-attr]
+    token = get_jwt_runtime(app.app.registry, "web").issuer.issue({"sub": "alice"}).token  # type: ignore[union-attr]
     app.get("/me", headers={"Authorization": f"Bearer {token}"}, status=401)
 
 

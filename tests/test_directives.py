@@ -10,8 +10,8 @@ from pyramid.config import Configurator
 from pyramid.exceptions import ConfigurationConflictError, ConfigurationError
 from webtest import TestApp
 
-from pyramid_jwtnode import get_jwt_node
-from pyramid_jwtnode.integration.runtime import JWTNode
+from pyramid_jwtnode import get_jwt_runtime
+from pyramid_jwtnode.integration.runtime import JWTRuntime
 
 from .conftest import HS256_SECRET, KeyPair
 from .helpers import raises_config_error
@@ -39,8 +39,8 @@ def commit(settings: dict[str, Any] | None = None, setup: Any = None) -> Configu
 
 def test_ini_config_is_registered_and_introspectable() -> None:
     config = commit(INI)
-    node = get_jwt_node(config.registry, "main")
-    assert isinstance(node, JWTNode)
+    node = get_jwt_runtime(config.registry, "main")
+    assert isinstance(node, JWTRuntime)
     assert node.config.expires_in == 3600
     intr = config.registry.introspector.get("jwt configs", "main")
     assert intr["algorithm"] == "HS256"
@@ -53,12 +53,12 @@ def test_settings_added_after_include_still_count() -> None:
     config.include("pyramid_jwtnode")
     config.registry.settings.update(INI)
     config.commit()
-    assert get_jwt_node(config.registry).name == "main"
+    assert get_jwt_runtime(config.registry).name == "main"
 
 
 def test_code_and_ini_go_through_one_parser() -> None:
-    from_ini = get_jwt_node(commit(INI).registry, "main")
-    from_code = get_jwt_node(
+    from_ini = get_jwt_runtime(commit(INI).registry, "main")
+    from_code = get_jwt_runtime(
         commit(setup=lambda c: c.add_jwt_config("main", algorithm="HS256", secret=HS256_SECRET,
                                                  expires_in=3600)).registry,
         "main",
@@ -93,11 +93,11 @@ def test_two_configs_in_one_app(keys: dict[str, KeyPair]) -> None:
         "jwt.partners.expires_in": "60",
     }
     registry = commit(settings).registry
-    assert get_jwt_node(registry, "partners").config.algorithm == "ES256"
+    assert get_jwt_runtime(registry, "partners").config.algorithm == "ES256"
     with pytest.raises(LookupError, match="name the one"):
-        get_jwt_node(registry)
+        get_jwt_runtime(registry)
     with pytest.raises(LookupError, match="no jwt config named 'nope'"):
-        get_jwt_node(registry, "nope")
+        get_jwt_runtime(registry, "nope")
 
 
 def test_include_without_any_config_fails() -> None:
@@ -142,7 +142,7 @@ def test_two_token_views_of_one_config_both_serve() -> None:
         config.add_jwt_token_view("/b", jwt_config="main", payload=lambda r: {"sub": "b"})
 
     app = TestApp(commit(INI, setup).make_wsgi_app())
-    node_of = get_jwt_node(app.app.registry, "main")
+    node_of = get_jwt_runtime(app.app.registry, "main")
     assert node_of.verifier.verify(app.post("/a").json["access_token"])["sub"] == "alice"
     assert node_of.verifier.verify(app.post("/b").json["access_token"])["sub"] == "b"
 
@@ -156,7 +156,7 @@ def test_ini_token_route_and_a_directive_token_view_both_serve() -> None:
 
     app = TestApp(commit(settings, lambda c: c.add_jwt_token_view(
         "/login", jwt_config="main", payload=login)).make_wsgi_app())
-    verify = get_jwt_node(app.app.registry).verifier.verify
+    verify = get_jwt_runtime(app.app.registry).verifier.verify
     assert verify(app.get("/jwt/generate").json["access_token"])["sub"] == "alice"
     assert verify(app.post("/login", {"username": "bob"}).json["access_token"])["sub"] == "bob"
 
@@ -229,5 +229,5 @@ def test_create_jwt_request_method() -> None:
         setup(config)
     app = TestApp(config.make_wsgi_app())
     token = app.get("/mine").json["token"]
-    claims = get_jwt_node(config.registry).verifier.verify(token)
+    claims = get_jwt_runtime(config.registry).verifier.verify(token)
     assert claims["sub"] == "carol"

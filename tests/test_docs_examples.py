@@ -28,7 +28,7 @@ from pyramid.paster import get_app, get_appsettings
 from pyramid.session import SignedCookieSessionFactory
 from webtest import TestApp
 
-from pyramid_jwtnode import InvalidTokenError, build_node, get_jwt_node, parse_config
+from pyramid_jwtnode import InvalidTokenError, build_runtime, get_jwt_runtime, parse_config
 from pyramid_jwtnode.tools.cli import main as pjwt
 from pyramid_jwtnode.integration.settings import GLOBAL_SETTINGS, SETTINGS, PreviousKey, configs_from_settings
 
@@ -155,7 +155,7 @@ def test_the_app_overrides_the_packages_config(monkeypatch: pytest.MonkeyPatch) 
     app = TestApp(example.main({}))
     res = app.post("/api/reports/token")
     assert res.json["expires_in"] == 60
-    claims = get_jwt_node(app.app.registry, "reports").verifier.verify(res.json["access_token"])
+    claims = get_jwt_runtime(app.app.registry, "reports").verifier.verify(res.json["access_token"])
     assert claims["sub"] == "myapp"
     app.post("/reports/token", status=404)  # dropped with the package's declaration
 
@@ -196,10 +196,10 @@ def test_issuing_from_views_and_outside_requests(monkeypatch: pytest.MonkeyPatch
         config.add_view(example.report_link, route_name="report_link", permission="view", renderer="json")
     app = TestApp(config.make_wsgi_app())
     registry = app.app.registry
-    staff = get_jwt_node(registry, "staff")
+    staff = get_jwt_runtime(registry, "staff")
     bearer = {"Authorization": f"Bearer {staff.issuer.issue({'sub': 'alice'}).token}"}
     token = app.get("/reports/2026-q3/link", headers=bearer).json["token"]
-    claims = get_jwt_node(registry, "links").verifier.verify(token)
+    claims = get_jwt_runtime(registry, "links").verifier.verify(token)
     assert claims["sub"] == "alice" and claims["report"] == "2026-q3"
     assert claims["exp"] - claims["iat"] == 60
     app.get("/reports/2026-q3/link", status=401)
@@ -375,7 +375,7 @@ def test_composed_policy(monkeypatch: pytest.MonkeyPatch) -> None:
         config.add_route("login", "/login")
         config.add_view(log_in, route_name="login", renderer="json")
     app = TestApp(config.make_wsgi_app())
-    token = get_jwt_node(app.app.registry).issuer.issue({"sub": "api-user"}).token
+    token = get_jwt_runtime(app.app.registry).issuer.issue({"sub": "api-user"}).token
     assert app.get("/api/data", headers=bearer(token)).json == {"user": "api-user"}
     assert app.get("/api/data", status=401).headers["WWW-Authenticate"] == 'Bearer realm="api"'
     assert 'error="invalid_token"' in app.get("/api/data", headers=bearer("x.y.z"), status=401).headers[
@@ -397,7 +397,7 @@ def test_key_rotation_ini(tmp_path: Path, keys: dict[str, KeyPair]) -> None:
     config = parse_config("partners", configs_from_settings(settings)["partners"])
     assert config.kid == "2026-11"
     assert config.previous_keys == (PreviousKey("2026-10", f"{tmp_path}/keys/partners-2026-10.pub"),)
-    node = build_node(config)
+    node = build_runtime(config)
     assert node.issuer is not None
     token = node.issuer.issue({"sub": "acme"}).token
     assert jwt.get_unverified_header(token)["kid"] == "2026-11"
@@ -497,12 +497,12 @@ def test_startup_errors_are_the_codes_messages(tmp_path: Path, keys: dict[str, K
     """docs/examples/startup-errors.txt holds exactly what these mistakes print."""
     (tmp_path / "staff.key").write_text("k" * 40 + "\n")
     mistakes = [
-        lambda: build_node(parse_config("staff", {"algorithm": "HS384", "expires_in": "900",
+        lambda: build_runtime(parse_config("staff", {"algorithm": "HS384", "expires_in": "900",
                                                   "secret_file": str(tmp_path / "staff.key")})),
-        lambda: build_node(parse_config("partners", {"algorithm": "ES256", "expires_in": "900",
+        lambda: build_runtime(parse_config("partners", {"algorithm": "ES256", "expires_in": "900",
                                                      "private_key_file": str(keys["p384"].private)})),
         lambda: parse_config("staff", {"algorithm": "HS384", "expires": "900"}),
-        lambda: build_node(parse_config("api", {"algorithm": "HS256", "expires_in": "900",
+        lambda: build_runtime(parse_config("api", {"algorithm": "HS256", "expires_in": "900",
                                                 "secret_env": "MYAPP_JWT_SECRET"}), environ={}),
     ]
     printed = []

@@ -116,8 +116,8 @@ def test_protected_views(app: TestApp) -> None:
 
 
 def test_admin_role_reaches_the_admin_view(app: TestApp) -> None:
-    from pyramid_jwtnode import get_jwt_node
+    from pyramid_jwtnode import get_jwt_runtime
 
-    issuer = get_jwt_node(app.app.registry, "igniteadmin").issuer
+    issuer = get_jwt_runtime(app.app.registry, "igniteadmin").issuer
     token = issuer.issue({**RECIPE_PAYLOAD, "roles": ["admin"]}).token
     assert app.get("/jwt/admin", headers=bearer(token)).json == {"admin": "CYber Group Inc."}

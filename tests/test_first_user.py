@@ -20,7 +20,7 @@ from pyramid.paster import get_app
 from pyramid.security import forget
 from webtest import TestApp
 
-from pyramid_jwtnode import IssueError, get_jwt_node
+from pyramid_jwtnode import IssueError, get_jwt_runtime
 from pyramid_jwtnode.tools.cli import main
 from pyramid_jwtnode.tools.testing import Clock, auth_header, mint_token
 
@@ -65,7 +65,7 @@ def app_with(store: str = "memory", **raw: Any) -> TestApp:
 
 
 def bearer_of(app: TestApp, claims: dict[str, Any]) -> dict[str, str]:
-    token = get_jwt_node(app.app.registry).issuer.issue(claims).token
+    token = get_jwt_runtime(app.app.registry).issuer.issue(claims).token
     return {"Authorization": f"Bearer {token}"}
 
 
@@ -194,7 +194,7 @@ def test_payload_may_not_set_the_claims_refresh_tokens_rely_on() -> None:
     with Configurator() as config:
         config.include("pyramid_jwtnode")
         config.add_jwt_config("api", algorithm="HS256", secret=HS256_SECRET, expires_in=60)
-    issuer = get_jwt_node(config.registry).issuer
+    issuer = get_jwt_runtime(config.registry).issuer
     assert issuer is not None
     for claim in ("fam", "pld"):
         with pytest.raises(IssueError, match=claim):
@@ -300,7 +300,7 @@ def test_jwt_clock_as_a_dotted_name() -> None:
         c.include("pyramid_jwtnode")
     # the class itself is the callable here: calling it returns a Clock, so use an instance in real
     # tests; what matters is that the dotted name resolved without a start-up error
-    assert get_jwt_node(c.registry).name == "main"
+    assert get_jwt_runtime(c.registry).name == "main"
 
 
 def test_configuration_error_type_for_the_clock() -> None:

@@ -15,7 +15,7 @@ from joserfc.jwk import ECKey, KeySet, OctKey, OKPKey, RSAKey
 from pyramid.config import Configurator
 from webtest import TestApp
 
-from pyramid_jwtnode import get_jwt_node
+from pyramid_jwtnode import get_jwt_runtime
 
 from .conftest import HS256_SECRET, KeyPair
 
@@ -47,7 +47,7 @@ def jose_claims() -> dict[str, Any]:
 def test_joserfc_token_verifies_in_our_policy(keys: dict[str, KeyPair], algorithm: str, pair: str) -> None:
     app, registry = build(asymmetric(keys, algorithm, pair))
     key = KEY_TYPES[pair].import_key(keys[pair].private.read_bytes())
-    kid = get_jwt_node(registry).keys.kid
+    kid = get_jwt_runtime(registry).keys.kid
     token = jose_jwt.encode({"alg": algorithm, "kid": kid}, jose_claims(), key, algorithms=[algorithm])
     res = app.get("/verify", headers={"Authorization": f"Bearer {token}"})
     assert res.json["sub"] == "from-joserfc"
@@ -56,11 +56,11 @@ def test_joserfc_token_verifies_in_our_policy(keys: dict[str, KeyPair], algorith
 @pytest.mark.parametrize(("algorithm", "pair"), CASES)
 def test_our_token_verifies_in_joserfc_with_our_jwks(keys: dict[str, KeyPair], algorithm: str, pair: str) -> None:
     app, registry = build(asymmetric(keys, algorithm, pair))
-    token = get_jwt_node(registry).issuer.issue({"sub": "ours"}).token
+    token = get_jwt_runtime(registry).issuer.issue({"sub": "ours"}).token
     key_set = KeySet.import_key_set(app.get("/jwks").json)
     decoded = jose_jwt.decode(token, key_set, algorithms=[algorithm])
     assert decoded.claims["sub"] == "ours"
-    assert decoded.header["kid"] == get_jwt_node(registry).keys.kid
+    assert decoded.header["kid"] == get_jwt_runtime(registry).keys.kid
     # And with the key imported from the PEM file, independently of our JWKS.
     public = KEY_TYPES[pair].import_key(keys[pair].public.read_bytes())
     assert jose_jwt.decode(token, public, algorithms=[algorithm]).claims["aud"] == "api"
@@ -68,7 +68,7 @@ def test_our_token_verifies_in_joserfc_with_our_jwks(keys: dict[str, KeyPair], a
 
 def test_joserfc_validates_our_registered_claims(keys: dict[str, KeyPair]) -> None:
     _, registry = build(asymmetric(keys, "ES256", "p256"))
-    token = get_jwt_node(registry).issuer.issue({"sub": "ours"}).token
+    token = get_jwt_runtime(registry).issuer.issue({"sub": "ours"}).token
     decoded = jose_jwt.decode(token, ECKey.import_key(keys["p256"].public.read_bytes()), algorithms=["ES256"])
     registry_ = jose_jwt.JWTClaimsRegistry(
         iss={"essential": True, "value": "https://i"}, aud={"essential": True, "value": "api"},
@@ -81,7 +81,7 @@ def test_rotated_jwks_verifies_old_and_new_tokens_in_joserfc(keys: dict[str, Key
     app, registry = build(asymmetric(keys, "ES256", "p256", **{
         "jwt.c.kid": "new", "jwt.c.previous_keys": f"old {keys['p256b'].public}"}))
     key_set = KeySet.import_key_set(app.get("/jwks").json)
-    new = get_jwt_node(registry).issuer.issue({"sub": "n"}).token
+    new = get_jwt_runtime(registry).issuer.issue({"sub": "n"}).token
     old_key = ECKey.import_key(keys["p256b"].private.read_bytes())
     old = jose_jwt.encode({"alg": "ES256", "kid": "old"}, jose_claims(), old_key, algorithms=["ES256"])
     assert jose_jwt.decode(new, key_set, algorithms=["ES256"]).claims["sub"] == "n"
@@ -96,7 +96,7 @@ def test_hs256_both_ways() -> None:
     key = OctKey.import_key(HS256_SECRET)
     theirs = jose_jwt.encode({"alg": "HS256"}, jose_claims(), key, algorithms=["HS256"])
     assert app.get("/verify", headers={"Authorization": f"Bearer {theirs}"}).json["sub"] == "from-joserfc"
-    ours = get_jwt_node(registry).issuer.issue({"sub": "ours"}).token
+    ours = get_jwt_runtime(registry).issuer.issue({"sub": "ours"}).token
     assert jose_jwt.decode(ours, key, algorithms=["HS256"]).claims["sub"] == "ours"
 
 

@@ -28,7 +28,7 @@ from pyramid.authorization import Allow, Authenticated
 from pyramid.config import Configurator
 from webtest import TestApp
 
-from pyramid_jwtnode import KeySetUnavailableError, UnknownKeyError, get_jwt_node
+from pyramid_jwtnode import KeySetUnavailableError, UnknownKeyError, get_jwt_runtime
 from pyramid_jwtnode.tools.cli import main as pjwt
 from pyramid_jwtnode.jose.jwks import Fetched, FetchError, RemoteKeySet, keys_of
 
@@ -240,7 +240,7 @@ def test_cache_settings_without_a_remote_set_are_refused() -> None:
 
 
 def test_loopback_http_and_decimal_timeout_are_accepted() -> None:
-    node = get_jwt_node(start({**REMOTE, "jwt.idp.jwks_url": "http://127.0.0.1:9/jwks",
+    node = get_jwt_runtime(start({**REMOTE, "jwt.idp.jwks_url": "http://127.0.0.1:9/jwks",
                                "jwt.idp.jwks_timeout": "0.5", "jwt.idp.jwks_cache_ttl": "1"}).registry)
     assert node.config.jwks_timeout == 0.5 and node.issuer is None
 
@@ -296,8 +296,8 @@ def test_three_issuers_reach_a_view_open_to_any_valid_token(keys: dict[str, KeyP
                                                            idp_key: Any) -> None:
     app = three_issuers(keys, idp.url("/jwks"))
     registry = app.app.registry
-    staff = get_jwt_node(registry, "staff").issuer.issue({"sub": "alice"}).token  # type: ignore[union-attr]
-    partner = get_jwt_node(registry, "partners").issuer.issue({"sub": "acme"}).token  # type: ignore[union-attr]
+    staff = get_jwt_runtime(registry, "staff").issuer.issue({"sub": "alice"}).token  # type: ignore[union-attr]
+    partner = get_jwt_runtime(registry, "partners").issuer.issue({"sub": "acme"}).token  # type: ignore[union-attr]
     assert app.get("/any", headers=bearer(staff)).json == {"config": "staff", "user": "alice"}
     assert app.get("/any", headers=bearer(partner)).json == {"config": "partners", "user": "acme"}
     assert app.get("/any", headers=bearer(idp_token(idp_key, "idp-2026"))).json == {"config": "idp", "user": "carol"}
@@ -326,7 +326,7 @@ def test_each_config_keeps_its_own_rules(keys: dict[str, KeyPair], idp: Document
     # the idp's key with staff's issuer: staff pins HS384, so RS256 is refused
     app.get("/any", headers=bearer(idp_token(idp_key, "idp-2026", iss="https://myapp.example")), status=401)
     # a partner token re-signed without a kid falls to the ES256 configs: partners signs with a kid
-    partner_claims = get_jwt_node(registry, "partners").issuer.claims({"sub": "acme"})  # type: ignore[union-attr]
+    partner_claims = get_jwt_runtime(registry, "partners").issuer.claims({"sub": "acme"})  # type: ignore[union-attr]
     no_kid = jwt.encode(partner_claims, keys["p256"].private_key, algorithm="ES256")
     app.get("/any", headers=bearer(no_kid), status=401)
 
@@ -360,7 +360,7 @@ def test_a_token_verified_before_and_refused_now_is_logged_under_its_config(
         config.add_route("any", "/any")
         config.add_view(lambda r: {"config": r.jwt_config}, route_name="any", permission="read", renderer="json")
     app = TestApp(config.make_wsgi_app())
-    token = get_jwt_node(config.registry, "partners").issuer.issue({"sub": "acme"}).token  # type: ignore[union-attr]
+    token = get_jwt_runtime(config.registry, "partners").issuer.issue({"sub": "acme"}).token  # type: ignore[union-attr]
     assert app.get("/any", headers=bearer(token)).json == {"config": "partners"}
     clock.advance(3600)
     caplog.set_level(logging.INFO, logger="pyramid_jwtnode")
@@ -391,7 +391,7 @@ def test_the_policy_in_code_takes_several_configs(keys: dict[str, KeyPair]) -> N
                         renderer="json")
     app = TestApp(config.make_wsgi_app())
     for name in ("staff", "partners"):
-        token = get_jwt_node(config.registry, name).issuer.issue({"sub": "u"}).token  # type: ignore[union-attr]
+        token = get_jwt_runtime(config.registry, name).issuer.issue({"sub": "u"}).token  # type: ignore[union-attr]
         assert app.get("/any", headers=bearer(token)).json == {"config": name}
 
 
@@ -504,8 +504,8 @@ def test_pjwt_verify_chooses_the_config_as_the_policy_does(tmp_path: Path, keys:
     ini = tmp_path / "app.ini"
     ini.write_text("[app:main]\nuse = call:example_app:main\n" + "".join(f"{k} = {v}\n" for k, v in settings.items()))
     registry = start(settings).registry
-    partner = get_jwt_node(registry, "partners").issuer.issue({"sub": "acme"}).token  # type: ignore[union-attr]
-    nobody = get_jwt_node(registry, "staff").issuer.issue({"role": "x"}).token  # type: ignore[union-attr]
+    partner = get_jwt_runtime(registry, "partners").issuer.issue({"sub": "acme"}).token  # type: ignore[union-attr]
+    nobody = get_jwt_runtime(registry, "staff").issuer.issue({"role": "x"}).token  # type: ignore[union-attr]
     for token, sub in ((idp_token(idp_key, "idp-2026"), "carol"), (partner, "acme")):
         out, err = io.StringIO(), io.StringIO()
         assert pjwt(["verify", str(ini), token], stdout=out, stderr=err) == 0, err.getvalue()
@@ -633,7 +633,7 @@ def test_a_key_set_minted_by_joserfc_on_a_plain_server(idp: DocumentServer) -> N
     now = int(time.time())
     token = jose_jwt.encode({"alg": "RS256", "kid": "jose-1"},
                             {"sub": "jose", "iss": IDP_ISSUER, "iat": now, "exp": now + 60}, key)
-    assert get_jwt_node(registry).verifier.verify(token)["sub"] == "jose"
+    assert get_jwt_runtime(registry).verifier.verify(token)["sub"] == "jose"
 
 
 # -- the docs' example files, run -------------------------------------------------------------
@@ -668,8 +668,8 @@ def test_docs_example_several_configs(tmp_path: Path, monkeypatch: pytest.Monkey
     now = int(time.time())
     idp_tok = jwt.encode({"sub": "carol", "iss": "https://login.example.com/", "exp": now + 60},
                          key, algorithm="RS256", headers={"kid": "login-1"})
-    staff = get_jwt_node(registry, "staff").issuer.issue({"sub": "alice"}).token  # type: ignore[union-attr]
-    partner = get_jwt_node(registry, "partners").issuer.issue({"sub": "acme"}).token  # type: ignore[union-attr]
+    staff = get_jwt_runtime(registry, "staff").issuer.issue({"sub": "alice"}).token  # type: ignore[union-attr]
+    partner = get_jwt_runtime(registry, "partners").issuer.issue({"sub": "acme"}).token  # type: ignore[union-attr]
     for token, via in ((staff, "staff"), (partner, "partners"), (idp_tok, "idp")):
         assert app.get("/orders", headers=bearer(token)).json["via"] == via
     assert app.get("/partner/orders", headers=bearer(partner)).json == {"user": "acme", "via": "partners"}

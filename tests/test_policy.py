@@ -15,7 +15,7 @@ from pyramid.session import SignedCookieSessionFactory
 from pyramid.testing import DummyRequest
 from webtest import TestApp
 
-from pyramid_jwtnode import JWTSecurityPolicy, build_node, get_jwt_node, parse_config
+from pyramid_jwtnode import JWTSecurityPolicy, build_runtime, get_jwt_runtime, parse_config
 
 from .conftest import HS256_SECRET, NOW, Clock
 from .helpers import raises_config_error
@@ -24,7 +24,7 @@ from .security.conftest import HS_HEADER, claims, forge
 
 def node(**raw: Any) -> Any:
     settings = {"algorithm": "HS256", "secret": HS256_SECRET, "expires_in": 600, **raw}
-    return build_node(parse_config("api", settings), clock=Clock())
+    return build_runtime(parse_config("api", settings), clock=Clock())
 
 
 def request_with(token: str | None) -> DummyRequest:
@@ -156,7 +156,7 @@ def test_policy_from_ini_alone() -> None:
     assert isinstance(config.registry.queryUtility(ISecurityPolicy), JWTSecurityPolicy)
     app = TestApp(config.make_wsgi_app())
     app.get("/r", status=401)
-    token = get_jwt_node(config.registry).issuer.issue({"sub": "bob"}).token
+    token = get_jwt_runtime(config.registry).issuer.issue({"sub": "bob"}).token
     res = app.get("/r", headers={"Authorization": f"Bearer {token}"})
     assert res.json["claims"]["sub"] == "bob"
 
@@ -195,7 +195,7 @@ def test_jwt_claims_is_none_without_a_valid_token(clock: Clock) -> None:
     app = TestApp(config.make_wsgi_app())
     assert app.get("/r").json == {"claims": None}
     assert app.get("/r", headers={"Authorization": "Bearer garbage"}).json == {"claims": None}
-    token = get_jwt_node(config.registry).issuer.issue({"sub": "x"}).token
+    token = get_jwt_runtime(config.registry).issuer.issue({"sub": "x"}).token
     assert app.get("/r", headers={"Authorization": f"Bearer {token}"}).json["claims"]["sub"] == "x"
 
 
@@ -203,7 +203,7 @@ def test_verify_route_is_the_recipes_validate_mode() -> None:
     with Configurator(settings={**INI, "jwt.api.verify_route": "/jwt/verify"}) as config:
         config.include("pyramid_jwtnode")
     app = TestApp(config.make_wsgi_app())
-    token = get_jwt_node(config.registry).issuer.issue({"sub": "x"}).token
+    token = get_jwt_runtime(config.registry).issuer.issue({"sub": "x"}).token
     res = app.get("/jwt/verify", headers={"Authorization": f"Bearer {token}"})
     assert res.json["sub"] == "x" and res.headers["Cache-Control"] == "no-store"
     assert app.get("/jwt/verify", status=401).headers["WWW-Authenticate"] == 'Bearer realm="api"'
@@ -238,7 +238,7 @@ def composed_app(monkeypatch: pytest.MonkeyPatch) -> TestApp:
         config.add_route("login", "/login")
         config.add_view(login, route_name="login", renderer="json")
     app = TestApp(config.make_wsgi_app())
-    app.token = get_jwt_node(config.registry).issuer.issue({"sub": "api-user"}).token  # type: ignore[attr-defined]
+    app.token = get_jwt_runtime(config.registry).issuer.issue({"sub": "api-user"}).token  # type: ignore[attr-defined]
     return app
 
 

@@ -21,7 +21,7 @@ from pyramid.config import Configurator
 from pyramid.httpexceptions import HTTPForbidden
 from webtest import TestApp
 
-from pyramid_jwtnode import MemoryStore, RedisStore, get_jwt_node
+from pyramid_jwtnode import MemoryStore, RedisStore, get_jwt_runtime
 from pyramid_jwtnode.exceptions import GrantError
 from pyramid_jwtnode.storage import Rotation
 from pyramid_jwtnode.tools.cli import main as pjwt
@@ -169,7 +169,7 @@ def test_revoking_a_subject_refuses_all_its_tokens_and_only_its(store: str, cloc
     app = app_of(store, clock)
     alice = [app.post("/token", {"user": "alice"}).json for _ in range(2)]
     bob = app.post("/token", {"user": "bob"}).json
-    get_jwt_node(app.app.registry).revocation.revoke_subject("alice")  # type: ignore[union-attr]
+    get_jwt_runtime(app.app.registry).revocation.revoke_subject("alice")  # type: ignore[union-attr]
     for pair in alice:
         app.get("/me", headers=bearer(pair["access_token"]), status=401)
         refresh(app, pair["refresh_token"], status=400)
@@ -282,7 +282,7 @@ def test_20000_refreshes_of_one_family_leave_the_key_count_flat(which: str, requ
         config.add_jwt_config("api", clock=clock, revocation_store=url, store_prefix=prefix,
                               **{k: v for k, v in BASE.items() if k not in ("token_route", "payload",
                                                                              "refresh_route")})
-    revocation = get_jwt_node(config.registry).revocation
+    revocation = get_jwt_runtime(config.registry).revocation
     assert revocation is not None
     pair = revocation.issue_pair({"sub": "alice"})
     after_login = redis_keys(url, prefix)
@@ -304,7 +304,7 @@ def test_a_user_id_with_braces_keeps_the_family_in_its_users_slot(user: str, red
                               store_prefix=f"t{secrets.token_hex(4)}:",
                               **{k: v for k, v in BASE.items() if k not in ("token_route", "payload",
                                                                              "refresh_route")})
-    revocation = get_jwt_node(config.registry).revocation
+    revocation = get_jwt_runtime(config.registry).revocation
     assert revocation is not None
     pair = revocation.refresh(revocation.issue_pair({"sub": user}).refresh_token)  # type: ignore[arg-type]
     clock.advance(5)
@@ -318,7 +318,7 @@ def test_memory_store_holds_one_record_per_family(clock: Clock) -> None:
     with Configurator() as config:
         config.include("pyramid_jwtnode")
         config.add_jwt_config("api", clock=clock, revocation_store="memory", **BASE)
-    revocation = get_jwt_node(config.registry).revocation
+    revocation = get_jwt_runtime(config.registry).revocation
     assert revocation is not None
     revocation.store = store
     pair = revocation.issue_pair({"sub": "alice"})
@@ -371,7 +371,7 @@ def test_rotation_outcomes_are_the_same_on_every_store(grace: int, redis_url: st
 def test_store_prefix_lets_apps_share_one_redis(redis_url: str, clock: Clock) -> None:
     prefix = f"myapp{secrets.token_hex(3)}:jwt:"
     app = app_of(redis_url, clock)
-    node = get_jwt_node(app.app.registry)
+    node = get_jwt_runtime(app.app.registry)
     store = RedisStore(redis_url, prefix=prefix)
     store.revoke("api:jti:x", 60)
     assert redis_keys(redis_url, prefix) == 1
@@ -666,7 +666,7 @@ def store_app(url: str) -> TestApp:
         config.add_view(lambda r: {"user": r.authenticated_userid}, route_name="me", permission="read",
                         renderer="json")
     app = TestApp(config.make_wsgi_app())
-    app.token = get_jwt_node(config.registry, "api").issuer.issue({"sub": "alice"}).token  # type: ignore[attr-defined,union-attr]
+    app.token = get_jwt_runtime(config.registry, "api").issuer.issue({"sub": "alice"}).token  # type: ignore[attr-defined,union-attr]
     return app
 
 

@@ -15,7 +15,7 @@ from pyramid.authorization import Allow, Authenticated
 from pyramid.config import Configurator
 from webtest import TestApp
 
-from pyramid_jwtnode import MemoryStore, get_jwt_node
+from pyramid_jwtnode import MemoryStore, get_jwt_runtime
 
 from .conftest import HS256_SECRET, NOW, Clock
 from .helpers import raises_config_error
@@ -190,7 +190,7 @@ def test_configs_without_revocation_have_nothing_on_the_hot_path(clock: Clock) -
         config.include("pyramid_jwtnode")
         config.add_jwt_config("plain", algorithm="HS256", secret=HS256_SECRET, expires_in=60)
         policy = config.set_jwt_security_policy("plain")
-    assert get_jwt_node(config.registry).revocation is None
+    assert get_jwt_runtime(config.registry).revocation is None
     assert policy.revocation is None
 
 
@@ -242,13 +242,13 @@ def test_memory_store_entries_expire() -> None:
 
 def test_build_node_uses_the_store_it_is_given_even_an_empty_one() -> None:
     """An empty MemoryStore is falsy (it has a length): it must still replace the configured one."""
-    from pyramid_jwtnode import build_node, parse_config
+    from pyramid_jwtnode import build_runtime, parse_config
 
     store = MemoryStore()
     assert len(store) == 0
     config = parse_config("api", {"algorithm": "HS256", "secret": HS256_SECRET, "expires_in": "60",
                                   "revocation_store": "redis://127.0.0.1:1/0", "store_prefix": "t:"})
-    node = build_node(config, store=store)
+    node = build_runtime(config, store=store)
     assert node.revocation is not None and node.revocation.store is store
     token = node.issuer.issue({"sub": "alice"}).token  # type: ignore[union-attr]
     node.revocation.revoke(node.verifier.verify(token))  # no Redis at port 1: the given store answers

@@ -10,7 +10,7 @@ import pytest
 from pyramid.config import Configurator
 from webtest import TestApp
 
-from pyramid_jwtnode import get_jwt_node
+from pyramid_jwtnode import get_jwt_runtime
 
 from .conftest import HS256_SECRET, Clock, KeyPair
 from .helpers import raises_config_error
@@ -119,7 +119,7 @@ def test_one_jwks_route_for_several_configs(keys: dict[str, KeyPair]) -> None:
     assert [k["alg"] for k in keys_served] == ["RS256", "EdDSA"]
     assert keys_served[1] == {"kty": "OKP", "crv": "Ed25519", "x": keys_served[1]["x"], "kid": "ed-1",
                               "use": "sig", "alg": "EdDSA"}
-    assert get_jwt_node(config.registry, "rs").keys.kid == keys_served[0]["kid"]
+    assert get_jwt_runtime(config.registry, "rs").keys.kid == keys_served[0]["kid"]
 
 
 def test_jwks_route_on_an_hs_config_is_a_startup_error() -> None:

@@ -17,7 +17,7 @@ from pyramid.exceptions import ConfigurationConflictError
 from webtest import TestApp
 
 import pyramid_jwtnode
-from pyramid_jwtnode import get_jwt_node
+from pyramid_jwtnode import get_jwt_runtime
 
 from .conftest import HS256_SECRET
 
@@ -186,7 +186,7 @@ def test_the_app_overrides_a_config_of_an_included_package(package_module: str) 
         config.add_jwt_config("api", algorithm="HS256", secret=HS256_SECRET, expires_in=3600,
                               token_route="/app/token", payload=payload)
     app = TestApp(config.make_wsgi_app())
-    node = get_jwt_node(config.registry, "api")
+    node = get_jwt_runtime(config.registry, "api")
     assert node.config.expires_in == 3600
     token = app.post("/app/token").json["access_token"]
     assert node.verifier.verify(token)["sub"] == "app"
@@ -201,7 +201,7 @@ def test_the_ini_file_overrides_a_config_of_an_included_package(package_module: 
                 "jwt.api.expires_in": "120"}
     with Configurator(settings=settings) as config:
         config.include(package_module)
-    assert get_jwt_node(config.registry, "api").config.expires_in == 120
+    assert get_jwt_runtime(config.registry, "api").config.expires_in == 120
 
 
 def test_without_an_override_the_package_config_serves(package_module: str) -> None:
@@ -209,7 +209,7 @@ def test_without_an_override_the_package_config_serves(package_module: str) -> N
         config.include(package_module)
     app = TestApp(config.make_wsgi_app())
     token = app.post("/package/token").json["access_token"]
-    assert get_jwt_node(config.registry, "api").verifier.verify(token)["sub"] == "pkg"
+    assert get_jwt_runtime(config.registry, "api").verifier.verify(token)["sub"] == "pkg"
 
 
 def test_two_declarations_at_one_level_still_conflict() -> None:
@@ -218,3 +218,10 @@ def test_two_declarations_at_one_level_still_conflict() -> None:
             config.include("pyramid_jwtnode")
             config.add_jwt_config("api", algorithm="HS256", secret=HS256_SECRET, expires_in=60)
             config.add_jwt_config("api", algorithm="HS256", secret=HS256_SECRET, expires_in=90)
+
+
+def test_the_old_names_of_a_ready_config_still_import() -> None:
+    """A ready config was a "node": the documented names of then are aliases of the new ones."""
+    from pyramid_jwtnode import JWTNode, JWTRuntime, build_node, build_runtime, get_jwt_node, get_jwt_runtime
+
+    assert (JWTNode, build_node, get_jwt_node) == (JWTRuntime, build_runtime, get_jwt_runtime)

@@ -1,6 +1,6 @@
 """Issuing tokens from your own code: in a view, and outside any request."""
 
-from pyramid_jwtnode import get_jwt_node
+from pyramid_jwtnode import get_jwt_runtime
 
 
 def report_link(request):
@@ -12,5 +12,5 @@ def report_link(request):
 
 def worker_token(registry):
     """A script or a worker, outside any request: the plain issuer of a ready config."""
-    node = get_jwt_node(registry, "staff")
+    node = get_jwt_runtime(registry, "staff")
     return node.issuer.issue({"sub": "report-worker"}).token

@@ -27,11 +27,11 @@ from pyramid.security import NO_PERMISSION_REQUIRED
 from ..jose.choosing import IndistinguishableError
 from .cookies import under
 from .csrf import csrf_header, install_storage_policy
-from .interfaces import IJWTNodes, IJWTPolicies
+from .interfaces import IJWTRuntimes, IJWTPolicies
 from .policy import JWTSecurityPolicy
 from .request import add_claims_property
 from .revocation import Revocation
-from .runtime import JWTNode, build_node, get_jwt_node, register_node
+from .runtime import JWTRuntime, build_runtime, get_jwt_runtime, register_runtime
 from .settings import (
     CONFIGS_KEY,
     SECURITY_POLICY_KEY,
@@ -92,10 +92,10 @@ def _speaking_for(config: Configurator, info: Any, includepath: tuple[str, ...] 
     return speaker
 
 
-def _bound_node(registry: Registry, name: str, what: str, *, issue: bool = False) -> JWTNode:
+def _bound_node(registry: Registry, name: str, what: str, *, issue: bool = False) -> JWTRuntime:
     """The ready config a registration refers to, or a ConfigurationError saying why not."""
     try:
-        node = get_jwt_node(registry, name)
+        node = get_jwt_runtime(registry, name)
     except LookupError as exc:
         raise ConfigurationError(f"{what}: {exc}") from None
     if issue and node.issuer is None:
@@ -183,7 +183,7 @@ def _declare(config: Configurator, parsed: JWTConfig, clock: Callable[[], float]
     intr["source"] = str(origin.info)
 
     def register() -> None:
-        register_node(registry, build_node(parsed, clock=clock))
+        register_runtime(registry, build_runtime(parsed, clock=clock))
         _declare_routes(origin, parsed)
 
     config.action(("jwt-config", name), register, introspectables=(intr,), order=PHASE1_CONFIG)
@@ -242,7 +242,7 @@ def declare_from_settings(config: Configurator) -> None:
     registry = config.registry
 
     def some_config_declared() -> None:
-        if not registry.queryUtility(IJWTNodes):
+        if not registry.queryUtility(IJWTRuntimes):
             raise ConfigurationError(
                 "pyramid_jwtnode is included but declares no jwt config. Fix: list names in "
                 f"{CONFIGS_KEY} (e.g. '{CONFIGS_KEY} = main' with jwt.main.algorithm, "
@@ -252,7 +252,7 @@ def declare_from_settings(config: Configurator) -> None:
     config.action(None, some_config_declared, order=PHASE2_CONFIG)
 
     def cookie_csrf() -> None:
-        nodes = registry.queryUtility(IJWTNodes) or {}
+        nodes = registry.queryUtility(IJWTRuntimes) or {}
         if any(node.config.cookies for node in nodes.values()):
             install_storage_policy(registry)
 
@@ -434,7 +434,7 @@ def add_jwt_refresh_view(
     def bind(registry: Registry) -> None:
         revocation, limit = _revocation_of(registry, jwt_config, f"add_jwt_refresh_view({pattern!r})",
                                            refresh=True)
-        register_node(registry, dataclasses.replace(get_jwt_node(registry, jwt_config), refresh_path=path))
+        register_runtime(registry, dataclasses.replace(get_jwt_runtime(registry, jwt_config), refresh_path=path))
         view.csrf_header = csrf_header(registry)
         view.bind(Refreshing(revocation, Delivery.of(revocation.config, path)), limit)
 

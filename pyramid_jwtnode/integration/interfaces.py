@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from zope.interface import Interface
 
-__all__ = ["IJWTNodes", "IJWTPolicies"]
+__all__ = ["IJWTRuntimes", "IJWTPolicies"]
 
 
-class IJWTNodes(Interface):
-    """The registry utility mapping config names to :class:`~pyramid_jwtnode.integration.runtime.JWTNode`."""
+class IJWTRuntimes(Interface):
+    """The registry utility mapping config names to :class:`~pyramid_jwtnode.integration.runtime.JWTRuntime`."""
 
 
 class IJWTPolicies(Interface):

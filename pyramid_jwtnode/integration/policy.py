@@ -44,7 +44,7 @@ from .responses import bearer_challenge, unavailable_view
 if TYPE_CHECKING:
     from ..jose.verifier import Verifier
     from .revocation import Revocation
-    from .runtime import JWTNode
+    from .runtime import JWTRuntime
 
 __all__ = ["JWTSecurityPolicy", "BearerResult", "CONFIG_PRINCIPAL"]
 
@@ -101,7 +101,7 @@ class _Guard:
     remote_keys: RemoteKeySet | None = None
 
     @classmethod
-    def of(cls, node: JWTNode) -> _Guard:
+    def of(cls, node: JWTRuntime) -> _Guard:
         c, keys = node.config, node.keys
         issue: Callable[[Any], IssuedToken] | None = None
         if node.revocation is not None and node.revocation.refresh_verifier is not None:
@@ -207,12 +207,12 @@ class JWTSecurityPolicy:
         self._acl = ACLHelper()
 
     @classmethod
-    def from_node(cls, node: JWTNode) -> JWTSecurityPolicy:
+    def from_node(cls, node: JWTRuntime) -> JWTSecurityPolicy:
         """A policy for one ready config, with that config's settings."""
         return cls.from_nodes(node)
 
     @classmethod
-    def from_nodes(cls, *nodes: JWTNode) -> JWTSecurityPolicy:
+    def from_nodes(cls, *nodes: JWTRuntime) -> JWTSecurityPolicy:
         """A policy accepting the tokens of several ready configs, each checked by its own
         rules. Raises :class:`~pyramid_jwtnode.jose.choosing.IndistinguishableError` for configs
         whose tokens cannot be told apart."""
@@ -220,7 +220,7 @@ class JWTSecurityPolicy:
         policy.bind(*nodes)
         return policy
 
-    def bind(self, *nodes: JWTNode) -> None:
+    def bind(self, *nodes: JWTRuntime) -> None:
         """Take the verifiers and settings of ``nodes`` (done at commit by the directives)."""
         self._take(tuple(_Guard.of(node) for node in nodes))
 

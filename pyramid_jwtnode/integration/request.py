@@ -15,7 +15,7 @@ from pyramid.request import Request
 
 from .interfaces import IJWTPolicies
 from .policy import JWTSecurityPolicy
-from .runtime import get_jwt_node
+from .runtime import get_jwt_runtime
 
 __all__ = ["create_jwt", "jwt_claims", "jwt_config", "revoke_jwt", "revoke_jwt_subject",
            "add_claims_property", "policies_of"]
@@ -36,7 +36,7 @@ def create_jwt(
     expires_in: int | None = None,
 ) -> str:
     """``request.create_jwt(claims, config="name")``: sign ``claims`` and return the token."""
-    node = get_jwt_node(request.registry, config)
+    node = get_jwt_runtime(request.registry, config)
     if node.issuer is None:
         raise LookupError(f"jwt config {node.name!r} has no private key: it cannot issue tokens")
     return node.issuer.issue(claims, expires_in=expires_in).token
@@ -87,7 +87,7 @@ def revoke_jwt_subject(request: Request, userid: str, config: str | None = None)
     Raises ``LookupError`` when the config keeps no revocation store, and
     ``StoreUnavailableError`` when the store cannot be reached.
     """
-    node = get_jwt_node(request.registry, config)
+    node = get_jwt_runtime(request.registry, config)
     if node.revocation is None:
         raise LookupError(f"jwt config {node.name!r} has no revocation store: set "
                           f"jwt.{node.name}.revocation_store")

@@ -13,16 +13,16 @@ from ..jose.issuer import Issuer
 from ..jose.keys import KeySet
 from ..jose.verifier import Verifier
 from ..storage import RevocationStore, open_store
-from .interfaces import IJWTNodes, IJWTPolicies
+from .interfaces import IJWTRuntimes, IJWTPolicies
 from .keyload import load_keys
 from .revocation import Revocation
 from .settings import JWTConfig, setting_error
 
-__all__ = ["JWTNode", "build_node", "get_jwt_node", "register_node"]
+__all__ = ["JWTRuntime", "build_runtime", "get_jwt_runtime", "register_runtime"]
 
 
 @dataclasses.dataclass(frozen=True)
-class JWTNode:
+class JWTRuntime:
     """A ready jwt-config. ``issuer`` is ``None`` when the config only verifies;
     ``revocation`` is ``None`` unless the config has a ``revocation_store``."""
 
@@ -40,13 +40,13 @@ class JWTNode:
         return self.config.name
 
 
-def build_node(
+def build_runtime(
     config: JWTConfig,
     *,
     clock: Callable[[], float] = time.time,
     environ: Mapping[str, str] | None = None,
     store: RevocationStore | None = None,
-) -> JWTNode:
+) -> JWTRuntime:
     """Load the keys of ``config`` and build its issuer, verifier and revocation.
 
     ``store`` replaces the one ``revocation_store`` names (tests pass a MemoryStore).
@@ -64,22 +64,22 @@ def build_node(
                                     "give redis://host:6379/0, redis+cluster://host:7000 or "
                                     "redis+sentinel://host:26379/service/0, with a numeric port") from None
         revocation = Revocation(config, keys, store, issuer, verifier, clock=clock)
-    return JWTNode(config, keys, issuer, verifier, revocation)
+    return JWTRuntime(config, keys, issuer, verifier, revocation)
 
 
-def register_node(registry: Registry, node: JWTNode) -> None:
+def register_runtime(registry: Registry, node: JWTRuntime) -> None:
     """Keep ``node`` in ``registry`` under its name (done at commit by ``add_jwt_config``)."""
-    nodes: dict[str, JWTNode] | None = registry.queryUtility(IJWTNodes)
+    nodes: dict[str, JWTRuntime] | None = registry.queryUtility(IJWTRuntimes)
     if nodes is None:
         nodes = {}
-        registry.registerUtility(nodes, IJWTNodes)
+        registry.registerUtility(nodes, IJWTRuntimes)
     nodes[node.name] = node
 
 
-def get_jwt_node(registry: Registry, name: str | None = None) -> JWTNode:
+def get_jwt_runtime(registry: Registry, name: str | None = None) -> JWTRuntime:
     """The ready config called ``name``; without a name, the only one there is, or with
     several, the (first) config of the app's security policy."""
-    nodes: Mapping[str, JWTNode] = registry.queryUtility(IJWTNodes) or {}
+    nodes: Mapping[str, JWTRuntime] = registry.queryUtility(IJWTRuntimes) or {}
     if name is None:
         if len(nodes) == 1:
             return next(iter(nodes.values()))
@@ -98,3 +98,9 @@ def get_jwt_node(registry: Registry, name: str | None = None) -> JWTNode:
             f"no jwt config named {name!r} (registered: {', '.join(sorted(nodes)) or 'none'}). "
             "Fix: list it in jwt.configs or declare it with config.add_jwt_config"
         ) from None
+
+
+#: The names these had when a ready config was called a "node" (after the recipe's jwt node).
+JWTNode = JWTRuntime
+build_node = build_runtime
+get_jwt_node = get_jwt_runtime

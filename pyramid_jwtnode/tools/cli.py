@@ -32,9 +32,9 @@ from pyramid.registry import Registry
 
 from ..exceptions import InvalidTokenError, IssueError, KeySetUnavailableError, StoreUnavailableError
 from ..flowimport.flow import INI_FILE, MODULE_FILE, FlowError, parse_flow, translate
-from ..integration.interfaces import IJWTNodes
+from ..integration.interfaces import IJWTRuntimes
 from ..integration.policy import JWTSecurityPolicy
-from ..integration.runtime import JWTNode, get_jwt_node
+from ..integration.runtime import JWTRuntime, get_jwt_runtime
 from ..jose.algorithms import ALGORITHMS, RSA_NEW_KEY_BITS, is_hmac
 from ..jose.limits import RESERVED_CLAIMS
 from .keygen import generate
@@ -205,15 +205,15 @@ def _load(config_uri: str) -> Registry:
         env["closer"]()
 
 
-def _node(registry: Registry, name: str | None) -> JWTNode:
+def _node(registry: Registry, name: str | None) -> JWTRuntime:
     """``--config NAME``; without it, the only config, else the security policy's."""
     try:
-        return get_jwt_node(registry, name)
+        return get_jwt_runtime(registry, name)
     except LookupError as exc:
         raise UsageError(f"{exc} (use --config NAME)" if name is None else str(exc)) from None
 
 
-def _describe(registry: Registry, node: JWTNode) -> dict[str, Any]:
+def _describe(registry: Registry, node: JWTRuntime) -> dict[str, Any]:
     facts = node.config.describe()
     facts["kid"] = node.keys.kid
     for key in [k for k in facts if k.endswith(("_route", "_route_method"))]:
@@ -257,7 +257,7 @@ def _keys_row(facts: dict[str, Any]) -> str:
 
 
 def _configs(registry: Registry, args: argparse.Namespace, stdout: IO[str]) -> int:
-    nodes: dict[str, JWTNode] = registry.queryUtility(IJWTNodes) or {}
+    nodes: dict[str, JWTRuntime] = registry.queryUtility(IJWTRuntimes) or {}
     described = [_describe(registry, node) for node in nodes.values()]  # in declaration order
     if args.json:
         print(json.dumps(described, indent=2), file=stdout)
@@ -291,7 +291,7 @@ def _claim_value(text: str) -> Any:
         return text
 
 
-def _claim_advice(node: JWTNode, claims: dict[str, Any], typed: dict[str, str],
+def _claim_advice(node: JWTRuntime, claims: dict[str, Any], typed: dict[str, str],
                   error: IssueError) -> str:
     """What to type instead, for the claims the issuer refused."""
     if node.config.claims_key is None:

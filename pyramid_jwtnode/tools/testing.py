@@ -19,7 +19,7 @@ from typing import Any
 
 from pyramid.registry import Registry
 
-from ..integration.runtime import get_jwt_node
+from ..integration.runtime import get_jwt_runtime
 
 __all__ = ["Clock", "registry_of", "mint_token", "bearer", "auth_header"]
 
@@ -51,7 +51,7 @@ def registry_of(app: Any) -> Registry:
 def mint_token(app: Any, claims: Any = None, config: str | None = None,
                expires_in: int | None = None) -> str:
     """A token signed by the running app's config (the only one, or ``config``)."""
-    node = get_jwt_node(registry_of(app), config)
+    node = get_jwt_runtime(registry_of(app), config)
     if node.issuer is None:
         raise LookupError(f"jwt config {node.name!r} has no private key: it cannot issue tokens")
     payload = claims if claims is not None else ({} if node.config.claims_key is None else None)

@@ -20,7 +20,7 @@ from pyramid.authorization import Allow, Authenticated
 from pyramid.config import Configurator
 from webtest import TestApp
 
-from pyramid_jwtnode import KeySetUnavailableError, UnknownKeyError, get_jwt_node
+from pyramid_jwtnode import KeySetUnavailableError, UnknownKeyError, get_jwt_runtime
 from pyramid_jwtnode.jose.jwks import Fetched, FetchError, RemoteKeySet, fetch_json
 from pyramid_jwtnode.jose.keys import KeySet
 from pyramid_jwtnode.integration.settings import parse_config
@@ -112,7 +112,7 @@ def test_forged_iss_token_cannot_lock_out_a_configs_kidless_tokens(keys: dict[st
         "jwt.partners.algorithm": "ES256", "jwt.partners.private_key_file": str(keys["p256"].private),
         "jwt.partners.expires_in": "3600", "jwt.partners.issuer": "https://partners.example",
     })
-    partners = get_jwt_node(app.app.registry, "partners")
+    partners = get_jwt_runtime(app.app.registry, "partners")
     assert partners.issuer is not None
     claims = partners.issuer.claims({"sub": "acme"})
     kidless = jwt.encode(claims, keys["p256"].private_key, algorithm="ES256")
@@ -136,10 +136,10 @@ def test_forged_tokens_enter_no_cache_of_the_chooser_or_the_verifier(keys: dict[
         "jwt.partners.expires_in": "3600", "jwt.partners.issuer": "https://partners.example",
     })
     registry = app.app.registry
-    verifiers = [get_jwt_node(registry, name).verifier for name in ("staff", "partners")]
+    verifiers = [get_jwt_runtime(registry, name).verifier for name in ("staff", "partners")]
     policy = registry.queryUtility(__import__("pyramid.interfaces", fromlist=["ISecurityPolicy"]).ISecurityPolicy)
     chooser = policy.chooser
-    staff = get_jwt_node(registry, "staff")
+    staff = get_jwt_runtime(registry, "staff")
     assert staff.issuer is not None
     good = staff.issuer.issue({"sub": "alice"}).token
     good_header = good.split(".")[0]
@@ -195,7 +195,7 @@ def test_remembered_token_stops_verifying_through_http_after_its_key_left_the_se
     app = app_of({"jwt.configs": "idp", "jwt.security_policy": "idp", "jwt.idp.algorithm": "RS256",
                   "jwt.idp.expires_in": "300", "jwt.idp.issuer": ISSUER,
                   "jwt.idp.jwks_url": idp.url("/jwks"), "jwt.idp.jwks_cache_ttl": "60"})
-    remote = get_jwt_node(app.app.registry, "idp").keys.remote
+    remote = get_jwt_runtime(app.app.registry, "idp").keys.remote
     assert remote is not None
     clock = FakeClock()
     remote._clock = clock  # the set's own clock, steered
@@ -328,7 +328,7 @@ def test_unrefreshable_key_set_past_jwks_max_stale_answers_503(idp: DocumentServ
                   "jwt.idp.expires_in": "300", "jwt.idp.issuer": ISSUER,
                   "jwt.idp.jwks_url": idp.url("/jwks"), "jwt.idp.jwks_cache_ttl": "60",
                   "jwt.idp.jwks_max_stale": "600"})
-    node = get_jwt_node(app.app.registry, "idp")
+    node = get_jwt_runtime(app.app.registry, "idp")
     assert node.config.jwks_max_stale == 600
     remote = node.keys.remote
     assert remote is not None
@@ -365,7 +365,7 @@ def test_hanging_discovery_never_stalls_another_configs_tokens(idp: DocumentServ
         "jwt.staff.algorithm": "HS384", "jwt.staff.secret": "s" * 48, "jwt.staff.expires_in": "900",
         "jwt.staff.issuer": "https://myapp.example",
     })
-    staff = get_jwt_node(app.app.registry, "staff")
+    staff = get_jwt_runtime(app.app.registry, "staff")
     assert staff.issuer is not None
     for n in range(3):
         token = staff.issuer.issue({"sub": f"alice{n}"}).token

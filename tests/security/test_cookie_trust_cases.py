@@ -15,7 +15,7 @@ from pyramid.exceptions import ConfigurationError
 from pyramid.session import SignedCookieSessionFactory
 from webtest import TestApp
 
-from pyramid_jwtnode import GrantError, get_jwt_node
+from pyramid_jwtnode import GrantError, get_jwt_runtime
 
 from .. import cookie_app
 from ..conftest import HS256_SECRET, NOW, Clock
@@ -55,7 +55,7 @@ def refresh(app: TestApp, status: int | str = "*", **kw: Any) -> Any:
 
 def ended(app: TestApp, refresh_token: str) -> bool:
     """True when ``refresh_token`` refreshes nothing any more (its family has ended)."""
-    web = get_jwt_node(app.app.registry, "web")
+    web = get_jwt_runtime(app.app.registry, "web")
     assert web.revocation is not None
     try:
         web.revocation.refresh(refresh_token)
@@ -287,7 +287,7 @@ def test_userid_prefix_keeps_two_configs_users_of_one_name_apart() -> None:
         config.add_route("admin", "/admin")
         config.add_view(lambda r: {"ok": True}, route_name="admin", permission="admin", renderer="json")
     app = TestApp(config.make_wsgi_app())
-    tokens = {name: get_jwt_node(app.app.registry, name).issuer.issue({"sub": "alice"}).token  # type: ignore[union-attr]
+    tokens = {name: get_jwt_runtime(app.app.registry, name).issuer.issue({"sub": "alice"}).token  # type: ignore[union-attr]
               for name in ("staff", "idp")}
     assert app.get("/me", headers={"Authorization": f"Bearer {tokens['staff']}"}).json == {"user": "staff:alice"}
     assert app.get("/me", headers={"Authorization": f"Bearer {tokens['idp']}"}).json == {"user": "idp:alice"}
@@ -300,7 +300,7 @@ def test_userid_prefix_from_ini_settings() -> None:
                 "jwt.staff.expires_in": "60", "jwt.staff.userid_prefix": "staff:"}
     with Configurator(settings=settings) as config:
         config.include("pyramid_jwtnode")
-    assert get_jwt_node(config.registry, "staff").config.userid_prefix == "staff:"
+    assert get_jwt_runtime(config.registry, "staff").config.userid_prefix == "staff:"
     with pytest.raises(ConfigurationError, match="jwt.staff.userid_prefix"):
         with Configurator(settings={**settings, "jwt.staff.userid_prefix": "a b"}) as config:
             config.include("pyramid_jwtnode")

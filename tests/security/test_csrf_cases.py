@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from webtest import TestApp
 
-from pyramid_jwtnode import get_jwt_node
+from pyramid_jwtnode import get_jwt_runtime
 
 from .. import cookie_app
 from ..conftest import NOW, Clock
@@ -70,7 +70,7 @@ def test_cross_site_request(app: TestApp) -> None:
 
 def test_cookie_of_another_config(app: TestApp) -> None:
     """A token of config "other" placed in "web"'s cookie is checked by web's rules: refused."""
-    other = get_jwt_node(app.app.registry, "other").issuer.issue({"sub": "mallory"}).token  # type: ignore[union-attr]
+    other = get_jwt_runtime(app.app.registry, "other").issuer.issue({"sub": "mallory"}).token  # type: ignore[union-attr]
     fresh = TestApp(app.app, extra_environ=HTTPS)
     fresh.set_cookie("web_access", other)
     fresh.get("/me", status=401)

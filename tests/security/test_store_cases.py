@@ -15,7 +15,7 @@ from pyramid.authorization import Allow, Authenticated
 from pyramid.config import Configurator
 from webtest import TestApp
 
-from pyramid_jwtnode import get_jwt_node
+from pyramid_jwtnode import get_jwt_runtime
 
 from ..conftest import HS256_SECRET, Clock
 from ..helpers import raises_config_error
@@ -78,7 +78,7 @@ def redis_client(url: str) -> Any:
 def family_ttl(app: TestApp, store: str, clock: Clock) -> float:
     """How long the store keeps the app's one family record: its Redis TTL, or on the memory
     store the seconds until it is gone (the clock is moved to find out, then put back)."""
-    node = get_jwt_node(app.app.registry)
+    node = get_jwt_runtime(app.app.registry)
     assert node.revocation is not None
     if store == "memory":
         entries = node.revocation.store._entries  # type: ignore[attr-defined]
@@ -120,7 +120,7 @@ def test_revoke_all_during_a_refresh_refuses_the_rotation(store: str, clock: Clo
 def test_revoke_all_during_a_refresh_refuses_the_rotation_on_the_plain_object(store: str, clock: Clock) -> None:
     """The same with the plain Revocation object and a review callable."""
     app = app_of(store, clock)
-    revocation = get_jwt_node(app.app.registry).revocation
+    revocation = get_jwt_runtime(app.app.registry).revocation
     assert revocation is not None
     pair = revocation.issue_pair({"sub": "alice"})
     clock.advance(10)
@@ -159,7 +159,7 @@ def test_apps_sharing_one_redis_revoke_only_their_own_users(which: str, request:
     b = app_of(url, clock, issuer=f"https://b-{secrets.token_hex(3)}.example")
     tokens = {name: app.post("/token").json for name, app in (("a", a), ("b", b))}
     clock.advance(1)
-    revocation = get_jwt_node(a.app.registry).revocation
+    revocation = get_jwt_runtime(a.app.registry).revocation
     assert revocation is not None
     revocation.revoke_subject("alice")
     a.get("/me", headers=bearer(tokens["a"]["access_token"]), status=401)
@@ -169,7 +169,7 @@ def test_apps_sharing_one_redis_revoke_only_their_own_users(which: str, request:
     # the prefix is the issuer's own, and documented
     from pyramid_jwtnode.integration.settings import issuer_store_prefix
 
-    node = get_jwt_node(a.app.registry)
+    node = get_jwt_runtime(a.app.registry)
     assert node.config.key_prefix == issuer_store_prefix(node.config.issuer or "")
     client = redis_client(url)
     try:
@@ -214,7 +214,7 @@ def test_an_ended_familys_record_lives_only_as_long_as_its_access_tokens(store: 
     refresh(app, pair["refresh_token"], status=400)
     if store == "memory":
         clock.advance(300 + 5 + 1)
-        assert len(get_jwt_node(app.app.registry).revocation.store) == 0  # type: ignore[arg-type,union-attr]
+        assert len(get_jwt_runtime(app.app.registry).revocation.store) == 0  # type: ignore[arg-type,union-attr]
 
 
 def test_a_live_familys_record_lives_only_as_long_as_its_newest_refresh_token(store: str, clock: Clock) -> None:
