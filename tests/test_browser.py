@@ -25,6 +25,9 @@ from pyramid.paster import get_appsettings
 
 from .conftest import NOW, Clock
 
+pytestmark = pytest.mark.slow  # a real browser or Sphinx
+
+
 EXAMPLE = Path(__file__).resolve().parent.parent / "example_app"
 CHROMIUM = os.environ.get("JWTNODE_CHROMIUM", "/usr/bin/chromium")
 #: As the machine's own probe starts it: headless, and quiet on a closed network.

@@ -163,6 +163,7 @@ def test_help_for_each_command() -> None:
         assert info.value.code == 0
 
 
+@pytest.mark.slow
 def test_console_script_as_a_real_process(tmp_path: Path) -> None:
     """The installed entry point, as a new user runs it."""
     env: dict[str, Any] = {**os.environ, "PYTHONWARNINGS": "ignore"}
@@ -175,6 +176,7 @@ def test_console_script_as_a_real_process(tmp_path: Path) -> None:
     assert json.loads(verify.stdout)["data"]["name"] == "proc"
 
 
+@pytest.mark.slow
 def test_a_closed_pipe_is_no_traceback() -> None:
     """pjwt configs app.ini | head -c 10: the reader goes away, pjwt ends quietly."""
     import subprocess

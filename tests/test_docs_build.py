@@ -23,6 +23,9 @@ from pyramid_jwtnode import gunicorn, testing
 from pyramid_jwtnode.tools.cli import _parser
 from pyramid_jwtnode.integration.settings import GLOBAL_SETTINGS, SETTINGS
 
+pytestmark = pytest.mark.slow  # a real browser or Sphinx
+
+
 ROOT = Path(__file__).resolve().parent.parent
 
 

@@ -470,6 +470,7 @@ def test_fleet_of_hosts_shares_keys_and_redis(tmp_path: Path, keys: dict[str, Ke
 # -- testing.rst: a pytest module and a unittest module ------------------------------------------
 
 
+@pytest.mark.slow
 def test_the_pytest_example_passes() -> None:
     """docs/examples/test_views.py, run by pytest as a host project runs its tests (the plugin's
     jwt_headers fixture comes from the installed entry point)."""

@@ -274,6 +274,7 @@ def served(tmp_path: Path) -> Iterator[Gunicorn]:
         server.stop()
 
 
+@pytest.mark.slow
 def test_the_documented_command_serves_the_recipe_on_port(served: Gunicorn) -> None:
     status, body = get(served.port, "/jwt/generate")
     assert status == 200
@@ -286,6 +287,7 @@ def test_the_documented_command_serves_the_recipe_on_port(served: Gunicorn) -> N
     assert len(served.workers()) == 2
 
 
+@pytest.mark.slow
 def test_the_access_log_never_holds_a_token(served: Gunicorn) -> None:
     secret_looking = "eyJhbGciOiJIUzI1NiJ9.c2VjcmV0.c2lnbmF0dXJl"
     get(served.port, f"/jwt/verify?access_token={secret_looking}&keep=1")
@@ -296,6 +298,7 @@ def test_the_access_log_never_holds_a_token(served: Gunicorn) -> None:
     assert secret_looking not in log and "c2VjcmV0" not in log
 
 
+@pytest.mark.slow
 def test_the_access_log_never_holds_a_percent_encoded_token_or_a_password(served: Gunicorn) -> None:
     """Redacted after percent-decoding (the name's "_" or the token's dots or first letter
     escaped), and credentials masked by name (a GET token route's query string)."""
@@ -322,6 +325,7 @@ def raw(port: int, request: bytes) -> bytes:
     return answer
 
 
+@pytest.mark.slow
 def test_refused_requests_leave_no_token_in_the_error_log(served: Gunicorn) -> None:
     """gunicorn quotes a malformed request line or header line whole when it refuses it."""
     answers = [
@@ -345,6 +349,7 @@ def app(environ, start_response):
 """
 
 
+@pytest.mark.slow
 def test_an_app_that_raises_leaves_no_token_in_the_error_log(tmp_path: Path) -> None:
     """gunicorn logs the request line and the traceback when the app raises."""
     (tmp_path / "raising.py").write_text(RAISING_APP)
@@ -360,6 +365,7 @@ def test_an_app_that_raises_leaves_no_token_in_the_error_log(tmp_path: Path) -> 
     assert JWT not in log and "c2lnbmF0dXJl" not in log and "opaque-refresh" not in log
 
 
+@pytest.mark.slow
 def test_hup_replaces_the_workers_without_dropping_requests(served: Gunicorn) -> None:
     before = served.workers()
     served.process.send_signal(signal.SIGHUP)
@@ -393,6 +399,7 @@ def alive(pid: int) -> bool:
         return False
 
 
+@pytest.mark.slow
 def test_usr2_then_term_moves_to_a_new_master_without_dropping_requests(served: Gunicorn) -> None:
     """The documented way to deploy new code: USR2 starts a new master (loading the app anew)
     beside the old one, TERM stops the old one; the port answers throughout."""
@@ -427,6 +434,7 @@ def test_usr2_then_term_moves_to_a_new_master_without_dropping_requests(served: 
                 time.sleep(0.05)
 
 
+@pytest.mark.slow
 def test_without_the_secret_it_refuses_to_start_and_says_why(tmp_path: Path) -> None:
     server = Gunicorn(tmp_path)
     try:

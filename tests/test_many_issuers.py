@@ -586,6 +586,7 @@ def write_key(path: Path) -> Path:
     return path
 
 
+@pytest.mark.slow
 def test_an_issuing_service_rotates_and_stops_while_another_verifies(tmp_path: Path) -> None:
     port = free_port()
     service = IssuingService(tmp_path, port)

@@ -127,6 +127,7 @@ jwt.igniteadmin.revocation_route = /jwt/revoke
             server.wait(timeout=10)
 
 
+@pytest.mark.slow
 def test_the_documented_clean_up_of_the_old_keys_removes_only_those(redis_server: RedisServer) -> None:
     """docs/refresh-and-revocation.rst, "Upgrading": its two redis-cli lines, run as written
     (on a database of their own), remove the keys they say and nothing else."""

@@ -272,6 +272,7 @@ def redis_keys(url: str, prefix: str) -> int:
         client.close()
 
 
+@pytest.mark.slow  # 20,000 refreshes on each store
 @pytest.mark.parametrize("which", ["redis_url", "redis_cluster_url"])
 def test_20000_refreshes_of_one_family_leave_the_key_count_flat(which: str, request: pytest.FixtureRequest,
                                                                clock: Clock) -> None:
@@ -407,6 +408,7 @@ def test_a_redis_without_config_is_used_without_a_warning(tmp_path: Path, caplog
         server.wait()
 
 
+@pytest.mark.slow
 def test_a_sentinel_managed_primary(tmp_path: Path) -> None:
     import shutil
     import socket
@@ -588,6 +590,7 @@ def test_pjwt_revoke_when_the_store_is_down_exits_3(tmp_path: Path) -> None:
 # -- two waitress processes on one Redis -----------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_two_processes_on_one_redis(tmp_path: Path, redis_url: str) -> None:
     users = tmp_path / "users.json"
     users.write_text(json.dumps({"alice": ["reader"], "bob": ["reader"], "carol": ["reader"]}))

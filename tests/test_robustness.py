@@ -260,6 +260,7 @@ class Served:
         self.server.close()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("which", ["full", "example"])
 def test_held_out_malformed_requests_over_waitress(which: str, tmp_path: Path, log_watch: Traceback) -> None:
     wsgi_app = full_app.make_app(tmp_path) if which == "full" else get_app(EXAMPLE_INI)

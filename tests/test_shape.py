@@ -105,6 +105,7 @@ def test_the_named_imports_of_the_issue() -> None:
     assert "integration.views" not in own_imports("integration", "policy")
 
 
+@pytest.mark.slow
 def test_the_jose_core_imports_without_pyramid() -> None:
     """Importing the whole JOSE tier loads no Pyramid, WebOb or zope module (a fresh interpreter)."""
     code = ("import sys\n"
@@ -115,6 +116,7 @@ def test_the_jose_core_imports_without_pyramid() -> None:
     assert done.returncode == 0, done.stderr
 
 
+@pytest.mark.slow
 def test_storage_imports_without_pyramid_or_the_jose_core() -> None:
     code = ("import sys\nimport pyramid_jwtnode.storage\n"
             "loaded = sorted(m for m in sys.modules if m.split('.')[0] in ('pyramid', 'webob', 'zope', 'jwt')"
@@ -225,3 +227,38 @@ def test_the_old_names_of_a_ready_config_still_import() -> None:
     from pyramid_jwtnode import JWTNode, JWTRuntime, build_node, build_runtime, get_jwt_node, get_jwt_runtime
 
     assert (JWTNode, build_node, get_jwt_node) == (JWTRuntime, build_runtime, get_jwt_runtime)
+
+
+# -- docs/architecture.rst ------------------------------------------------------------------------
+
+ARCHITECTURE = (Path(__file__).resolve().parent.parent / "docs" / "architecture.rst").read_text()
+
+
+def _listed(prefix: str) -> dict[str, list[str]]:
+    """``Modules of ``x/``: ``a``, ``b``'' (or ``Path of ``x``: ``a`` → ``b``'') lines, by x."""
+    import re
+
+    found = {}
+    for line in ARCHITECTURE.splitlines():
+        match = re.fullmatch(rf"{prefix} ``([\w /]+?)/?``: (.*)", line)
+        if match:
+            found[match.group(1)] = re.findall(r"``([\w.]+)``", match.group(2))
+    return found
+
+
+def test_the_architecture_page_lists_each_tiers_modules_in_order() -> None:
+    listed = _listed("Modules of")
+    assert set(listed) == {tier for tier in TIERS if tier}
+    for tier, modules in listed.items():
+        assert modules == [m for m in TIERS[tier] if m != "__init__"], tier
+
+
+def test_the_architecture_page_draws_the_path_of_each_request() -> None:
+    """The paths on the page are the modules real requests enter, in order (tests/paths.py)."""
+    from .paths import four_requests
+
+    listed = _listed("Path of")
+    traced = four_requests()
+    assert set(listed) == set(traced)
+    for name, path in traced.items():
+        assert listed[name] == list(dict.fromkeys(path)), name
