@@ -7,7 +7,8 @@ worktree; each round times the same snippet once on it and once on the working t
 fresh processes, alternating, so that the drifts of a shared machine fall on both alike.
 The snippet uses only public names, so it runs on older versions too: signing and verifying
 a new token, verifying a token seen before (HS256 and RS256 with local keys, and RS256 from a
-warm remote key set), and whole requests to the protected route.
+warm remote key set), and whole requests in-process: the recipe's token route on the add-on
+and on a hand-written Pyramid view, and the protected route.
 """
 
 from __future__ import annotations
@@ -59,6 +60,17 @@ verifier = Verifier(remote_config, KeySet("RS256", None, None, {}, remote=remote
 token = apps.rs256_tokens(1)[0]
 verifier.verify(token)
 out["verify_seen_before_RS256_remote_us"] = best(lambda: verifier.verify(token), 20000)
+
+# whole WSGI requests in-process: the recipe's token route on the add-on, a hand-written
+# Pyramid view doing the same, and the protected route with a bearer token
+from webob import Request
+environ = Request.blank("/jwt/generate").environ
+for name in ("addon", "handwritten"):
+    app = apps.APPS[name]("HS256")
+    out[f"token_route_{name}_us"] = best(lambda: app(dict(environ), lambda s, h, e=None: None), 3000)
+guarded = apps.guarded()
+protected = Request.blank("/protected", headers={"Authorization": f"Bearer {apps.bearer_token()}"}).environ
+out["protected_route_us"] = best(lambda: guarded(dict(protected), lambda s, h, e=None: None), 3000)
 print(json.dumps(out))
 """
 

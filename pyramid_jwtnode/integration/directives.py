@@ -27,7 +27,7 @@ from pyramid.security import NO_PERMISSION_REQUIRED
 from ..jose.choosing import IndistinguishableError
 from .cookies import under
 from .csrf import csrf_header, install_storage_policy
-from .interfaces import IJWTRuntimes, IJWTPolicies
+from .interfaces import IJWTPolicies, IJWTRuntimes
 from .policy import JWTSecurityPolicy
 from .request import add_claims_property
 from .revocation import Revocation

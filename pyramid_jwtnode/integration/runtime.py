@@ -13,7 +13,7 @@ from ..jose.issuer import Issuer
 from ..jose.keys import KeySet
 from ..jose.verifier import Verifier
 from ..storage import RevocationStore, open_store
-from .interfaces import IJWTRuntimes, IJWTPolicies
+from .interfaces import IJWTPolicies, IJWTRuntimes
 from .keyload import load_keys
 from .revocation import Revocation
 from .settings import JWTConfig, setting_error

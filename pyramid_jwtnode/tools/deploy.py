@@ -44,6 +44,9 @@ _COMPACT = re.compile(r"eyJ[A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]*){2,4}")  # also rig
 _HEADERS = re.compile(r"(?<![\w-])((?:proxy-)?authorization|(?:set-)?cookie)(\s*[:=]\s*|\s+)[^'\"\r\n]+",
                       re.IGNORECASE)
 _BEARER = re.compile(r"(?<![\w-])(bearer\s+)[^\s'\"]+", re.IGNORECASE)
+# What every rule above needs somewhere in the text (a parameter's "=", a JWS's "eyJ", a
+# header's or Bearer's name, a percent escape): a line with none of them is left as it is.
+_SUSPECT = re.compile(r"=|eyJ|%|bearer|authorization|cookie", re.IGNORECASE)
 # A run of text that may be (part of) a URL.
 _RUN = re.compile(r"[^\s'\"]+")
 _ESCAPE = re.compile(r"%[0-9A-Fa-f]{2}")
@@ -89,6 +92,12 @@ def redact(text: str) -> str:
     run of text holding percent escapes is also checked once decoded (``access%5Ftoken=``,
     ``%65yJ…`` with ``%2E`` for the dots); a run found to hold a secret is written decoded
     and redacted."""
+    if not _SUSPECT.search(text):  # most lines (an access log's): nothing any rule could match
+        return text
+    return _redact_all(text)
+
+
+def _redact_all(text: str) -> str:
     text = _redact_plain(text)
     return _RUN.sub(_redact_escaped, text) if "%" in text else text
 
