@@ -18,6 +18,8 @@ from webtest import TestApp
 
 from pyramid_jwtnode.tools.cli import main
 
+from .conftest import HS256_SECRET
+
 EXAMPLE = Path(__file__).resolve().parent.parent / "example_app"
 TESTING_INI = str(EXAMPLE / "testing.ini")
 DEV_SECRET = "development-only-secret-do-not-use-in-production"
@@ -190,3 +192,17 @@ def test_a_closed_pipe_is_no_traceback() -> None:
                             cwd=Path(__file__).resolve().parent.parent, text=True, timeout=60)
     os.close(write_fd)
     assert result.returncode == 141 and result.stderr == "", result.stderr
+
+
+def test_mint_warns_when_the_policy_would_refuse_the_token(tmp_path: Path) -> None:
+    """A token without the userid_claim authenticates nobody: pjwt says so on stderr (exit 0)."""
+    ini = tmp_path / "app.ini"
+    ini.write_text("[app:main]\nuse = call:example_app:main\njwt.configs = a\njwt.a.algorithm = HS256\n"
+                   f"jwt.a.secret = {HS256_SECRET}\njwt.a.expires_in = 60\njwt.security_policy = a\n")
+    out, err = io.StringIO(), io.StringIO()
+    assert main(["mint", str(ini), "--claim", "role=admin"], stdout=out, stderr=err) == 0
+    assert out.getvalue().count(".") == 2
+    assert "names no user in its 'sub' claim" in err.getvalue() and "--claim sub=" in err.getvalue()
+    err = io.StringIO()
+    assert main(["mint", str(ini), "--claim", "sub=alice"], stdout=io.StringIO(), stderr=err) == 0
+    assert err.getvalue() == ""

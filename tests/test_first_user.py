@@ -306,3 +306,59 @@ def test_jwt_clock_as_a_dotted_name() -> None:
 def test_configuration_error_type_for_the_clock() -> None:
     with pytest.raises(ConfigurationError):
         start({**HS, "jwt.main.secret": HS256_SECRET, "jwt.clock": "42"})
+
+
+# -- issue 22's rough edges ----------------------------------------------------------------------
+
+
+def test_a_security_policy_list_with_commas_says_to_use_spaces() -> None:
+    from pyramid_jwtnode.integration.settings import security_policy_from_settings
+
+    with pytest.raises(ConfigurationError) as info:
+        security_policy_from_settings({"jwt.security_policy": "staff,partners"})
+    assert "jwt.security_policy = staff partners" in str(info.value) and "spaces" in str(info.value)
+
+
+def test_a_config_without_expires_in_says_why_it_is_needed() -> None:
+    from pyramid_jwtnode.integration.settings import parse_config
+
+    with pytest.raises(ConfigurationError) as info:
+        parse_config("idp", {"algorithm": "RS256", "jwks_url": "https://idp.example/jwks",
+                             "issuer": "https://idp.example"})
+    message = str(info.value)
+    assert "jwt.idp.expires_in is required" in message and "only verifies" in message
+
+
+def test_the_docs_extra_installs_what_the_api_page_imports() -> None:
+    """pip install -e ".[docs]" alone builds the docs: the API page imports the serving
+    helpers, and pyramid_jwtnode.tools.gunicorn imports gunicorn (granian's is imported lazily)."""
+    import configparser
+
+    parser = configparser.ConfigParser()
+    parser.read(Path(__file__).resolve().parent.parent / "setup.cfg")
+    docs = parser["options.extras_require"]["docs"]
+    assert "gunicorn" in docs
+    source = (Path(__file__).resolve().parent.parent / "pyramid_jwtnode" / "tools" / "granian.py").read_text()
+    assert "\nfrom granian" not in source and "\nimport granian" not in source  # only inside serve()
+
+
+def test_configs_and_guarded_views_without_a_security_policy_warn_at_start_up(
+        caplog: pytest.LogCaptureFixture) -> None:
+    settings = {"jwt.configs": "api", "jwt.api.algorithm": "HS256", "jwt.api.secret": HS256_SECRET,
+                "jwt.api.expires_in": "60"}
+
+    def start(**extra: str) -> None:
+        with Configurator(settings={**settings, **extra}) as config:
+            config.include("pyramid_jwtnode")
+            config.add_route("admin", "/admin")
+            config.add_view(lambda r: {}, route_name="admin", permission="admin", renderer="json")
+        config.make_wsgi_app()
+
+    with caplog.at_level("WARNING", logger="pyramid_jwtnode"):
+        start()
+    assert "has no security policy" in caplog.text and "jwt.security_policy" in caplog.text
+    assert "'admin'" in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="pyramid_jwtnode"):
+        start(**{"jwt.security_policy": "api"})
+    assert "security policy" not in caplog.text

@@ -27,7 +27,8 @@ from pathlib import Path
 
 import pytest
 
-from pyramid_jwtnode.tools.granian import ACCESS_FORMAT, logging_config, server_options
+from pyramid_jwtnode.tools.deploy import AccessLog
+from pyramid_jwtnode.tools.granian import access_log, logging_config, server_options
 
 ROOT = Path(__file__).resolve().parent.parent
 SERVE = ROOT / "example_app" / "serve"
@@ -101,8 +102,8 @@ def token_of(server: Served) -> str:
 
 def test_options_from_the_environment() -> None:
     assert server_options({"HOST": "::", "PORT": "8080", "WEB_CONCURRENCY": "3"}) == {
-        "address": "::", "port": 8080, "workers": 3, "log_access": True}
-    assert server_options({"WEB_CONCURRENCY": "1", "ACCESS_LOG": "0"})["log_access"] is False
+        "address": "::", "port": 8080, "workers": 3}
+    assert access_log({}) is True and access_log({"ACCESS_LOG": "off"}) is False
     with pytest.raises(ValueError, match="ACCESS_LOG"):
         server_options({"WEB_CONCURRENCY": "1", "ACCESS_LOG": "sometimes"})
     assert server_options({"WEB_CONCURRENCY": "2"})["address"] == "0.0.0.0"
@@ -117,7 +118,25 @@ def test_every_log_line_passes_the_redacting_formatter() -> None:
     config = logging_config()
     assert {f["()"] for f in config["formatters"].values()} == {"pyramid_jwtnode.tools.deploy.RedactingFormatter"}
     assert set(config["loggers"]) == {"_granian", "granian.access"}
-    assert "root" in config and "%(path)s" in ACCESS_FORMAT and "qs" not in ACCESS_FORMAT
+    assert "root" in config
+
+
+def test_the_access_log_line(tmp_path: Path) -> None:
+    out = tmp_path / "access.log"
+    with out.open("wb") as stream:
+        def app(environ: dict[str, object], start_response: object) -> list[bytes]:
+            start_response("404 Not Found", [])  # type: ignore[operator]
+            return [b""]
+
+        logged = AccessLog(app, stream.fileno())
+        token = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhIn0.c2ln"
+        for path in (f"/x/{token}", '/a\nFORGED "line"', "/caf\u00e9"):
+            logged({"REQUEST_METHOD": "GET", "PATH_INFO": path, "QUERY_STRING": f"access_token={token}",
+                    "SERVER_PROTOCOL": "HTTP/1.1", "REMOTE_ADDR": "127.0.0.1"}, lambda *a: None)
+    lines = out.read_text().splitlines()
+    assert lines[0] == '127.0.0.1 - "GET /x/[redacted] HTTP/1.1" 404 ' + lines[0].rsplit(" ", 1)[1]
+    assert len(lines) == 3 and 'FORGED \\"line\\"' in lines[1] and "\\n" in lines[1]
+    assert token not in out.read_text() and "access_token" not in out.read_text()
 
 
 # -- the real server ---------------------------------------------------------------------------------

@@ -165,3 +165,29 @@ def test_the_documented_clean_up_of_the_old_keys_removes_only_those(redis_server
             "pyramid_jwtnode:{api:fam:f1}", "pyramid_jwtnode:{api:fam:f 2}"}
     finally:
         db.flushdb()
+
+
+def test_sentinel_urls_keep_their_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    """redis+sentinel://user:password@... : the credentials reach the sentinels and the primary
+    (they were dropped, so a password-protected Sentinel could never authenticate)."""
+    import redis.sentinel
+
+    made: dict[str, Any] = {}
+
+    class Sentinel:
+        def __init__(self, hosts: Any, sentinel_kwargs: Any = None, **kwargs: Any) -> None:
+            made.update(hosts=hosts, sentinel_kwargs=sentinel_kwargs, kwargs=kwargs)
+
+        def master_for(self, service: str, **kwargs: Any) -> Any:
+            made.update(service=service, primary=kwargs)
+            return redis.Redis()  # a client, never asked here
+
+    monkeypatch.setattr(redis.sentinel, "Sentinel", Sentinel)
+    RedisStore("redis+sentinel://app:p%40ss@h1:26379,h2:26380/mymaster/2", prefix="t:")
+    assert made["hosts"] == [("h1", 26379), ("h2", 26380)] and made["service"] == "mymaster"
+    assert made["primary"]["db"] == 2
+    for kwargs in (made["sentinel_kwargs"], made["kwargs"], made["primary"]):
+        assert kwargs["username"] == "app" and kwargs["password"] == "p@ss"
+    made.clear()
+    RedisStore("redis+sentinel://:secret@h1/mymaster", prefix="t:")
+    assert "username" not in made["primary"] and made["primary"]["password"] == "secret"

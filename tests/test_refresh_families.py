@@ -581,6 +581,16 @@ def test_pjwt_revoke_needs_a_store(tmp_path: Path) -> None:
     assert code == 2 and "revocation_store" in err
 
 
+def test_pjwt_revoke_on_a_memory_store_refuses_and_says_why(tmp_path: Path) -> None:
+    """A memory store lives inside the running app's process: pjwt would revoke in its own."""
+    ini = tmp_path / "app.ini"
+    ini.write_text("[app:main]\nuse = call:example_app:main\njwt.configs = a\njwt.a.algorithm = HS256\n"
+                   f"jwt.a.secret = {HS256_SECRET}\njwt.a.expires_in = 60\njwt.a.revocation_store = memory\n")
+    code, out, err = run("revoke", str(ini), "--sub", "alice")
+    assert code == 2 and out == ""
+    assert "in memory" in err and "would change nothing" in err and "jwt.a.revocation_store" in err
+
+
 def test_pjwt_revoke_when_the_store_is_down_exits_3(tmp_path: Path) -> None:
     ini = shared_ini(tmp_path, f"redis://127.0.0.1:{free_port()}/0")
     code, _, err = run("revoke", str(ini), "--sub", "alice")

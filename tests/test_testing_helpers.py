@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -48,3 +50,49 @@ def test_clock() -> None:
     clock = Clock(100)
     clock.advance(5)
     assert clock() == 105
+
+
+# -- the jwt_headers fixture, whatever the app fixture is called ----------------------------------
+
+_PROJECT = """
+import pytest
+from pyramid.config import Configurator
+from webtest import TestApp
+
+
+@pytest.fixture
+def {name}():
+    with Configurator() as config:
+        config.include("pyramid_jwtnode")
+        config.add_jwt_config("api", algorithm="HS256", secret="s" * 40, expires_in=60)
+        config.set_jwt_security_policy("api")
+        config.add_route("me", "/me")
+        config.add_view(lambda r: {{"user": r.authenticated_userid}}, route_name="me", renderer="json")
+    return TestApp(config.make_wsgi_app())
+
+
+def test_headers({name}, jwt_headers):
+    assert {name}.get("/me", headers=jwt_headers({{"sub": "alice"}})).json == {{"user": "alice"}}
+"""
+
+
+def _pytest(tmp_path: Path, name: str, ini: str = "") -> subprocess.CompletedProcess[str]:
+    (tmp_path / "test_project.py").write_text(_PROJECT.format(name=name))
+    (tmp_path / "pytest.ini").write_text("[pytest]\n" + ini)
+    return subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tmp_path)],
+                          capture_output=True, text=True, cwd=tmp_path, timeout=120)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("name", "ini"), [("testapp", ""), ("app", ""), ("webapp", "jwt_app_fixture = webapp\n")])
+def test_jwt_headers_finds_the_app_fixture(tmp_path: Path, name: str, ini: str) -> None:
+    done = _pytest(tmp_path, name, ini)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+@pytest.mark.slow
+def test_jwt_headers_says_which_fixture_it_needs(tmp_path: Path) -> None:
+    done = _pytest(tmp_path, "webapp")
+    assert done.returncode != 0
+    assert "jwt_headers needs a fixture named testapp or app or test_app" in done.stdout + done.stderr
+    assert "jwt_app_fixture" in done.stdout + done.stderr

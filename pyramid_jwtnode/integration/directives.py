@@ -14,13 +14,14 @@ like) belong to that declaration: they are added only for the one that wins.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from pyramid.config import Configurator
 from pyramid.exceptions import ConfigurationError
-from pyramid.interfaces import PHASE1_CONFIG, PHASE2_CONFIG
+from pyramid.interfaces import PHASE1_CONFIG, PHASE2_CONFIG, ISecurityPolicy
 from pyramid.registry import Registry
 from pyramid.security import NO_PERMISSION_REQUIRED
 
@@ -57,6 +58,8 @@ from .views import (
     TokenView,
     VerifyView,
 )
+
+log = logging.getLogger("pyramid_jwtnode")
 
 __all__ = [
     "add_jwt_config",
@@ -258,6 +261,22 @@ def declare_from_settings(config: Configurator) -> None:
 
     # After the app's (or Pyramid's default) CSRF storage policy is registered, at order 0.
     config.action(("jwt-csrf-storage-policy",), cookie_csrf, order=_BIND)
+
+    def views_left_open() -> None:
+        if registry.queryUtility(ISecurityPolicy) is not None:
+            return
+        asked = sorted(str(entry["introspectable"].discriminator)
+                       for entry in registry.introspector.get_category("permissions") or []
+                       if entry["introspectable"].discriminator not in (None, NO_PERMISSION_REQUIRED))
+        if asked:
+            log.warning(
+                "jwt configs are declared and views ask for permissions (%s), but the app has no "
+                "security policy, so Pyramid lets every request through to them. Fix: set %s = "
+                "<config name> in the settings (or call config.set_jwt_security_policy)",
+                ", ".join(map(repr, asked)), SECURITY_POLICY_KEY)
+
+    # Once every view and the security policy (PHASE2) are registered.
+    config.action(None, views_left_open, order=_BIND + 1)
 
 
 def add_jwt_token_view(

@@ -684,6 +684,10 @@ def parse_config(name: str, raw: Mapping[str, Any]) -> JWTConfig:
         if converted is None:
             if s.required:
                 fix = s.convert.fix if isinstance(s.convert, Choice) else "set it"
+                if s.key == "expires_in":
+                    fix = ("set it to the lifetime in seconds of the tokens the config issues (or, "
+                           "for a config that only verifies, of those it accepts: revoked tokens "
+                           "and ended sessions are remembered that long), e.g. 3600")
                 raise setting_error(name, s.key, "is required", fix)
             converted = s.default
         values[s.key] = converted
@@ -769,6 +773,11 @@ def security_policy_from_settings(settings: Mapping[str, Any]) -> tuple[str, ...
     except Invalid as exc:
         raise ConfigurationError(f"{SECURITY_POLICY_KEY} {exc.problem}. Fix: {_sentence(exc.fix)}") from None
     for name in names:
+        if "," in name:
+            raise ConfigurationError(
+                f"{SECURITY_POLICY_KEY} = {value} separates names with commas. Fix: separate the "
+                f"config names with spaces, e.g. {SECURITY_POLICY_KEY} = {' '.join(name.split(','))}."
+            )
         if not _NAME_RE.fullmatch(name):
             raise ConfigurationError(
                 f"{SECURITY_POLICY_KEY} names {name!r}, which is not a config name. Fix: name "

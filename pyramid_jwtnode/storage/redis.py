@@ -235,24 +235,39 @@ class RedisStore:
         self._call(lambda: self._end(keys=[self.key(key, subject)], args=[max(1, int(ttl))]))
 
 
-def _sentinel_address(url: str) -> tuple[list[tuple[str, int]], str, int]:
-    """The sentinels, service name and database of redis+sentinel://h1:p1,h2:p2/service/db."""
+def _sentinel_address(url: str) -> tuple[list[tuple[str, int]], str, int, dict[str, str]]:
+    """The sentinels, service name, database and credentials of
+    ``redis+sentinel://[user:password@]h1:p1,h2:p2/service/db``."""
     parts = urllib.parse.urlsplit(url)
+    userinfo, at, hosts_part = parts.netloc.rpartition("@")
+    credentials: dict[str, str] = {}
+    if at:
+        user, colon, password = userinfo.partition(":")
+        if user:
+            credentials["username"] = urllib.parse.unquote(user)
+        if colon:
+            credentials["password"] = urllib.parse.unquote(password)
     hosts = []
-    for item in parts.netloc.rpartition("@")[2].split(","):
-        host, _, port = item.rpartition(":")
-        hosts.append((host.strip("[]"), int(port or 26379)))
+    for item in hosts_part.split(","):
+        if item.startswith("["):  # [::1]:26379
+            host, _, rest = item[1:].partition("]")
+            port = rest.lstrip(":")
+        else:
+            host, _, port = item.partition(":")
+        hosts.append((host, int(port or 26379)))
     path = [p for p in parts.path.split("/") if p]
     if not path:
         raise ValueError("redis+sentinel:// needs the service name: redis+sentinel://host:26379/mymaster/0")
-    return hosts, path[0], int(path[1]) if len(path) > 1 else 0
+    return hosts, path[0], int(path[1]) if len(path) > 1 else 0, credentials
 
 
-def _sentinel_primary(address: tuple[list[tuple[str, int]], str, int], options: dict[str, Any]) -> Any:
+def _sentinel_primary(address: tuple[list[tuple[str, int]], str, int, dict[str, str]],
+                      options: dict[str, Any]) -> Any:
     """The client of the primary a Sentinel group manages (the sentinels asked with the same
-    timeouts and no retries)."""
+    timeouts and no retries). The URL's credentials serve both the sentinels and the primary."""
     import redis.sentinel
 
-    hosts, service, db = address
+    hosts, service, db, credentials = address
     sentinel_class: Any = redis.sentinel.Sentinel  # redis-py's Sentinel is not typed
-    return sentinel_class(hosts, sentinel_kwargs=options, **options).master_for(service, db=db, **options)
+    sentinel = sentinel_class(hosts, sentinel_kwargs={**options, **credentials}, **options, **credentials)
+    return sentinel.master_for(service, db=db, **options, **credentials)

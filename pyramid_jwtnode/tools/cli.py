@@ -36,6 +36,7 @@ from ..integration.interfaces import IJWTRuntimes
 from ..integration.policy import JWTSecurityPolicy
 from ..integration.runtime import JWTRuntime, get_jwt_runtime
 from ..jose.algorithms import ALGORITHMS, RSA_NEW_KEY_BITS, is_hmac
+from ..jose.claims import userid_of
 from ..jose.limits import RESERVED_CLAIMS
 from .keygen import generate
 
@@ -172,7 +173,7 @@ def _run(args: argparse.Namespace, stdin: IO[str], stdout: IO[str], stderr: IO[s
     if args.command == "configs":
         return _configs(registry, args, stdout)
     if args.command == "mint":
-        return _mint(registry, args, stdin, stdout)
+        return _mint(registry, args, stdin, stdout, stderr)
     if args.command == "revoke":
         return _revoke(registry, args, stdin, stdout, stderr)
     return _verify(registry, args, stdin, stdout, stderr)
@@ -305,7 +306,8 @@ def _claim_advice(node: JWTRuntime, claims: dict[str, Any], typed: dict[str, str
     return str(error)
 
 
-def _mint(registry: Registry, args: argparse.Namespace, stdin: IO[str], stdout: IO[str]) -> int:
+def _mint(registry: Registry, args: argparse.Namespace, stdin: IO[str], stdout: IO[str],
+          stderr: IO[str]) -> int:
     node = _node(registry, args.config)
     if node.issuer is None:
         raise UsageError(f"jwt config {node.name!r} has only a public key: it cannot issue tokens")
@@ -333,6 +335,12 @@ def _mint(registry: Registry, args: argparse.Namespace, stdin: IO[str], stdout: 
     except IssueError as exc:
         raise UsageError(_claim_advice(node, claims, typed, exc)) from None
     print(issued.token, file=stdout)
+    userid_claim = node.config.userid_claim
+    if userid_of(dict(issued.claims), tuple(userid_claim.split("."))) is None:
+        top = userid_claim.split(".")[-1]
+        print(f"pjwt: warning: the token names no user in its {userid_claim!r} claim, so the "
+              f"security policy would refuse it (no_userid); add --claim {top}=<user id>",
+              file=stderr)
     return 0
 
 
@@ -377,6 +385,11 @@ def _revoke(registry: Registry, args: argparse.Namespace, stdin: IO[str], stdout
     if node.revocation is None:
         raise UsageError(f"jwt config {node.name!r} has no revocation store: set "
                          f"jwt.{node.name}.revocation_store")
+    if node.config.revocation_store == "memory":
+        raise UsageError(f"jwt config {node.name!r} keeps its revocations in memory, inside the "
+                         "running app's process: revoking here would change nothing there. Use "
+                         "the app's revocation route or request.revoke_jwt_subject(), or give it a "
+                         f"shared store (jwt.{node.name}.revocation_store = redis://...)")
     if args.sub is not None:
         if args.token is not None:
             raise UsageError("give either --sub USERID or a TOKEN, not both")

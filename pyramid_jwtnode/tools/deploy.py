@@ -11,11 +11,13 @@ import logging
 import math
 import os
 import re
+import time
 import urllib.parse
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
-__all__ = ["bind_address", "worker_count", "redact", "RedactionFilter", "RedactingFormatter",
+__all__ = ["bind_address", "worker_count", "redact", "RedactionFilter", "RedactingFormatter", "AccessLog",
            "REDACTION_FILTER", "REDACTED", "CREDENTIAL_PARAMETERS"]
 
 #: What a token or credential is replaced with in a log line.
@@ -135,6 +137,42 @@ class RedactingFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         return redact(super().format(record))
+
+
+class AccessLog:
+    """WSGI middleware: one access-log line per request, written to file descriptor ``fd``
+    (standard output) with one ``os.write``, so that the lines of threads and processes never
+    interleave. The line holds the client's address, the method, the path (never the query
+    string; control characters and quotes escaped), the protocol, the status and the time the
+    app took, and passes :func:`redact`::
+
+        127.0.0.1 - "GET /jwt/generate HTTP/1.1" 200 0.4ms
+
+    Servers whose own access log formats each line through Python's logging (granian's) spend
+    several times more on it than this.
+    """
+
+    def __init__(self, app: Any, fd: int = 1) -> None:
+        self.app = app
+        self.fd = fd
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        started = time.perf_counter()
+        status = "500"
+
+        def record(status_line: str, headers: Any, exc_info: Any = None) -> Any:
+            nonlocal status
+            status = status_line[:3]
+            return start_response(status_line, headers, exc_info)
+
+        try:
+            return self.app(environ, record)
+        finally:
+            path = environ.get("PATH_INFO", "").encode("unicode_escape").decode("ascii").replace('"', '\\"')
+            line = '%s - "%s %s %s" %s %.1fms\n' % (
+                environ.get("REMOTE_ADDR", "-"), environ.get("REQUEST_METHOD", "-"), path,
+                environ.get("SERVER_PROTOCOL", "-"), status, (time.perf_counter() - started) * 1000)
+            os.write(self.fd, redact(line).encode("ascii", "backslashreplace"))
 
 
 def bind_address(environ: Mapping[str, str] | None = None) -> str:
