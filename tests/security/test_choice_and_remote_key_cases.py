@@ -10,24 +10,23 @@ import json
 import socket
 import threading
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import jwt
 import pytest
-from cryptography.hazmat.primitives.asymmetric import rsa
 from pyramid.authorization import Allow, Authenticated
 from pyramid.config import Configurator
 from webtest import TestApp
 
 from pyramid_jwtnode import KeySetUnavailableError, UnknownKeyError, get_jwt_runtime
+from pyramid_jwtnode.integration.settings import parse_config
 from pyramid_jwtnode.jose.jwks import Fetched, FetchError, RemoteKeySet, fetch_json
 from pyramid_jwtnode.jose.keys import KeySet
-from pyramid_jwtnode.integration.settings import parse_config
 from pyramid_jwtnode.jose.verifier import Verifier
 
 from ..conftest import KeyPair
 from ..jwks_server import Answer, DocumentServer
+from ..test_many_issuers import FakeClock, Source, idp, public_jwk, rsa_key  # noqa: F401 - idp: a fixture
 from .conftest import b64, segment
 
 ISSUER = "https://idp.example"
@@ -53,49 +52,10 @@ def app_of(settings: dict[str, str]) -> TestApp:
     return TestApp(config.make_wsgi_app())
 
 
-def rsa_key() -> rsa.RSAPrivateKey:
-    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
-
-
-def public_jwk(key: Any, kid: str) -> dict[str, Any]:
-    return {**json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(key.public_key())), "kid": kid}
-
-
 def rs256(key: Any, kid: str, iss: str = ISSUER, **claims: Any) -> str:
     now = int(time.time())
     return jwt.encode({"sub": "carol", "iss": iss, "iat": now, "exp": now + 300, **claims}, key,
                       algorithm="RS256", headers={"kid": kid})
-
-
-@pytest.fixture
-def idp() -> Iterator[DocumentServer]:
-    server = DocumentServer()
-    yield server
-    server.close()
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-class Source:
-    """A fetch function the tests steer: each call takes the next document (the last one
-    stays); a FetchError is raised."""
-
-    def __init__(self, *documents: Any) -> None:
-        self.documents = list(documents)
-        self.calls = 0
-
-    def __call__(self, url: str, timeout: float) -> Fetched:
-        self.calls += 1
-        document = self.documents[0] if len(self.documents) == 1 else self.documents.pop(0)
-        if isinstance(document, FetchError):
-            raise document
-        return Fetched(document, None)
 
 
 # -- 1. one forged token locks a config's users out --------------------------------------------
