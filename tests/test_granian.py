@@ -139,6 +139,21 @@ def test_the_access_log_line(tmp_path: Path) -> None:
     assert token not in out.read_text() and "access_token" not in out.read_text()
 
 
+def test_the_access_log_never_fails_a_request_and_logs_a_raising_app_as_500(tmp_path: Path) -> None:
+    def raising(environ: dict[str, object], start_response: object) -> list[bytes]:
+        raise RuntimeError("boom")
+
+    read, write = os.pipe()
+    with pytest.raises(RuntimeError):
+        AccessLog(raising, write)({"REQUEST_METHOD": "GET", "PATH_INFO": "/"}, lambda *a: None)
+    os.close(write)
+    line = os.read(read, 200).decode()
+    os.close(read)
+    assert line.startswith('- - "GET / -" 500 ') and line.endswith("ms\n")
+    closed = AccessLog(lambda e, s: [s("200 OK", []) or b"ok"], 9999)  # not an open descriptor
+    assert closed({"REQUEST_METHOD": "GET", "PATH_INFO": "/"}, lambda *a: None) == [b"ok"]
+
+
 # -- the real server ---------------------------------------------------------------------------------
 
 

@@ -158,7 +158,7 @@ class AccessLog:
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
         started = time.perf_counter()
-        status = "500"
+        status = "-"  # an app that answers only while its body is read: not known yet
 
         def record(status_line: str, headers: Any, exc_info: Any = None) -> Any:
             nonlocal status
@@ -167,12 +167,18 @@ class AccessLog:
 
         try:
             return self.app(environ, record)
+        except BaseException:
+            status = "500"  # the server answers 500 for an app that raises
+            raise
         finally:
             path = environ.get("PATH_INFO", "").encode("unicode_escape").decode("ascii").replace('"', '\\"')
             line = '%s - "%s %s %s" %s %.1fms\n' % (
                 environ.get("REMOTE_ADDR", "-"), environ.get("REQUEST_METHOD", "-"), path,
                 environ.get("SERVER_PROTOCOL", "-"), status, (time.perf_counter() - started) * 1000)
-            os.write(self.fd, redact(line).encode("ascii", "backslashreplace"))
+            try:
+                os.write(self.fd, redact(line).encode("ascii", "backslashreplace"))
+            except OSError:  # a closed or full log never fails the request
+                pass
 
 
 def bind_address(environ: Mapping[str, str] | None = None) -> str:
