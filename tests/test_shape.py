@@ -27,7 +27,7 @@ PACKAGE = Path(pyramid_jwtnode.__file__).parent
 #: modules listed before it. ``""`` is the package's top level.
 TIERS: dict[str, list[str]] = {
     "": ["exceptions", "_moved", "__init__"],
-    "jose": ["__init__", "algorithms", "limits", "claims", "rules", "jwks", "keys", "issuer", "verifier",
+    "jose": ["__init__", "algorithms", "limits", "claims", "rules", "jwks", "keys", "memo", "issuer", "verifier",
              "choosing"],
     "storage": ["base", "rotation", "memory", "redis", "__init__"],
     "integration": ["__init__", "interfaces", "converters", "settings", "keyload", "revocation", "runtime",

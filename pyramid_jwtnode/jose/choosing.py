@@ -32,6 +32,7 @@ from collections.abc import Sequence
 from typing import Any, Final, Generic, Protocol, TypeVar
 
 from ..exceptions import InvalidTokenError, KeySetUnavailableError, MalformedTokenError
+from .memo import Verified
 from .verifier import Verifier, peek_claims, peek_header
 
 __all__ = ["Choosable", "ConfigChooser", "IndistinguishableError"]
@@ -106,9 +107,9 @@ class ConfigChooser(Generic[C]):
         self._by_alg_kidless = {alg: tuple(o for o in same if not o.kids)
                                 for alg, same in self._by_alg.items()}
         # Headers a verified token carried -> (kid, alg). Only verified tokens get in.
-        self._headers: dict[bytes, tuple[Any, Any]] = {}
+        self._headers: Verified[bytes, tuple[Any, Any]] = Verified(_CACHE_SIZE)
         # Tokens that verified -> who verified them (bounded; only verified tokens get in).
-        self._recent: dict[str, C] = {}
+        self._recent: Verified[str, C] = Verified(_CACHE_SIZE)
 
     def verify(self, token: str) -> tuple[C, dict[str, Any]]:
         """The chosen candidate and the token's claims; ``InvalidTokenError`` (or
@@ -186,15 +187,11 @@ class ConfigChooser(Generic[C]):
 
     def _remember(self, token: str, candidate: C) -> None:
         """Called only once ``candidate`` verified ``token``."""
-        if len(self._recent) >= _CACHE_SIZE:
-            self._recent.clear()
-        self._recent[token] = candidate
+        self._recent.remember(token, candidate)
         segment = token.partition(".")[0].encode("ascii")
         if segment not in self._headers:
             header = peek_header(token)[1]
-            if len(self._headers) >= _CACHE_SIZE:
-                self._headers.clear()
-            self._headers[segment] = (header.get("kid"), header.get("alg"))
+            self._headers.remember(segment, (header.get("kid"), header.get("alg")))
 
 
 def _check_distinguishable(candidates: Sequence[Choosable]) -> None:

@@ -37,6 +37,7 @@ from ..exceptions import (
 )
 from .keys import KeySet
 from .limits import MAX_HEADER_SEGMENT, MAX_JSON_DEPTH, MAX_NUMERIC_DATE, REFRESH_TYP, shallow
+from .memo import Verified
 from .rules import TokenRules
 
 __all__ = ["Verifier", "peek_header", "peek_claims"]
@@ -158,8 +159,8 @@ class Verifier:
         # Headers of verified tokens -> the kid they name, and recently verified tokens ->
         # their payload text and kid. Only tokens that passed every check get into either,
         # so nothing an attacker sends can; both are bounded by clearing when full.
-        self._header_kids: dict[bytes, str | None] = {}
-        self._verified: dict[str, tuple[str, str | None]] = {}
+        self._header_kids: Verified[bytes, str | None] = Verified(_HEADER_CACHE_SIZE)
+        self._verified: Verified[str, tuple[str, str | None]] = Verified(_VERIFIED_CACHE_SIZE)
         self._source = keys.source
         self._remote = keys.remote
         self._generation = self._source.generation
@@ -243,13 +244,9 @@ class Verifier:
         # Verified: tokens of one config share a few headers, and a client sends its token
         # again and again; remember both.
         if new_header:
-            if len(self._header_kids) >= _HEADER_CACHE_SIZE:
-                self._header_kids.clear()
-            self._header_kids[header_b64] = kid  # type: ignore[assignment]
+            self._header_kids.remember(header_b64, kid)  # type: ignore[arg-type]
         if isinstance(token, str):
-            if len(self._verified) >= _VERIFIED_CACHE_SIZE:
-                self._verified.clear()
-            self._verified[token] = (text, kid)  # type: ignore[assignment]
+            self._verified.remember(token, (text, kid))  # type: ignore[arg-type]
         return claims
 
     def _kid_of(self, header: dict[str, Any]) -> str | None:

@@ -106,6 +106,7 @@ def serve(ini: str | Path, environ: Mapping[str, str] | None = None) -> None:
         blocking_threads=1,
         log_dictconfig=logging_config(),
         respawn_failed_workers=True,
+        workers_kill_timeout=30,  # a worker that has not stopped 30 s after TERM is killed
         websockets=False,
         **options,
     )
