@@ -30,7 +30,7 @@ TIERS: dict[str, list[str]] = {
     "jose": ["__init__", "algorithms", "limits", "claims", "rules", "jwks", "keys", "memo", "issuer", "verifier",
              "choosing"],
     "storage": ["base", "rotation", "memory", "redis", "__init__"],
-    "integration": ["__init__", "interfaces", "converters", "settings", "keyload", "revocation", "runtime",
+    "integration": ["__init__", "interfaces", "events", "converters", "settings", "keyload", "revocation", "runtime",
                     "reading", "responses", "cookies", "views", "policy", "request", "csrf", "directives",
                     "wiring"],
     "tools": ["__init__", "deploy", "gunicorn", "granian", "keygen", "testing", "pytest_plugin", "cli"],

@@ -28,6 +28,7 @@ from pyramid.security import NO_PERMISSION_REQUIRED
 from ..jose.choosing import IndistinguishableError
 from .cookies import under
 from .csrf import csrf_header, install_storage_policy
+from .events import safe_notify
 from .interfaces import IJWTPolicies, IJWTRuntimes
 from .policy import JWTSecurityPolicy
 from .request import add_claims_property
@@ -186,7 +187,7 @@ def _declare(config: Configurator, parsed: JWTConfig, clock: Callable[[], float]
     intr["source"] = str(origin.info)
 
     def register() -> None:
-        register_runtime(registry, build_runtime(parsed, clock=clock))
+        register_runtime(registry, build_runtime(parsed, clock=clock, notify=safe_notify(registry.notify)))
         _declare_routes(origin, parsed)
 
     config.action(("jwt-config", name), register, introspectables=(intr,), order=PHASE1_CONFIG)

@@ -17,6 +17,7 @@ from pyramid.request import Request
 from pyramid.response import Response
 
 from ..jose.issuer import IssuedToken
+from .events import StoreUnavailable, safe_notify
 
 __all__ = [
     "NO_STORE",
@@ -160,7 +161,10 @@ def unavailable_view(exc: Exception, request: Request) -> Response:
     ``forget``), and the security policy's answer for a token it could not check. Logs the
     config and a reason code, and answers 503 with ``Retry-After``; never a 500, never a pass."""
     key_set = type(exc).__name__ == "KeySetUnavailableError"
-    log.error("jwt config %s: %s, request refused (%s)", getattr(exc, "config", None) or "?",
+    config = getattr(exc, "config", None) or "?"
+    log.error("jwt config %s: %s, request refused (%s)", config,
               "key set unavailable" if key_set else "revocation store unreachable",
               "key_set_unavailable" if key_set else "store_unavailable")
+    if not key_set:  # a key set's failure was told when its fetch failed
+        safe_notify(request.registry.notify)(StoreUnavailable(config, "store_unavailable"))
     return unavailable()

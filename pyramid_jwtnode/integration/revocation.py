@@ -39,6 +39,7 @@ from ..jose.keys import KeySet
 from ..jose.limits import REFRESH_TYP
 from ..jose.verifier import Verifier
 from ..storage import RevocationStore, Rotation
+from .events import FamilyEnded, Notify, RefreshTokenReused, SubjectRevoked
 from .settings import JWTConfig
 
 __all__ = ["Revocation", "Review"]
@@ -65,8 +66,11 @@ class Revocation:
         verifier: Verifier,
         *,
         clock: Callable[[], float] = time.time,
+        notify: Notify | None = None,
     ) -> None:
         self.config = config
+        #: where security events go (the registry's, through events.safe_notify); none by default
+        self.notify: Notify = notify or (lambda event: None)
         self.store = store
         self.issuer = issuer
         self.verifier = verifier
@@ -122,7 +126,9 @@ class Revocation:
             self.store.revoke(token, self._remaining(claims))
         family = self._key("fam", claims.get("fam"))
         if family is not None:
-            self.store.end_family(family, self._end_ttl, subject=self._subject(claims))
+            subject = self._subject(claims)
+            self.store.end_family(family, self._end_ttl, subject=subject)
+            self.notify(FamilyEnded(self.config.name, str(claims["fam"]), _user(subject), "logout"))
 
     def revoke_subject(self, userid: str) -> None:
         """Refuse every access and refresh token of ``userid`` issued at or before now.
@@ -134,6 +140,7 @@ class Revocation:
         key = self._key("sub", userid)
         assert key is not None
         self.store.cut_off(key, self._now(), self._subject_ttl)
+        self.notify(SubjectRevoked(self.config.name, userid))
 
     def revoke_token(self, token: str) -> bool:
         """RFC 7009: revoke an access or refresh token of this config if it verifies.
@@ -207,6 +214,8 @@ class Revocation:
             payload = review(payload)
             if payload is None:
                 self.store.end_family(family, self._end_ttl, subject=subject)
+                self.notify(FamilyEnded(self.config.name, str(family_id), _user(subject),
+                                        "refused_by_refresh_payload"))
                 raise GrantError("invalid_grant", "refused_by_refresh_payload")
         issuer = self._require_issuer()
         # The access token is built before the rotation: a payload it cannot carry leaves the
@@ -214,6 +223,7 @@ class Revocation:
         access = issuer.issue(payload, extra={"fam": family_id})
         if self._subject(access.claims) != subject:
             self.store.end_family(family, self._end_ttl, subject=subject)
+            self.notify(FamilyEnded(self.config.name, str(family_id), _user(subject), "subject_changed"))
             raise GrantError("invalid_grant", "subject_changed")
         new_jti, config = issuer.new_jti(), self.config
         assert config.refresh_expires_in is not None
@@ -226,8 +236,17 @@ class Revocation:
             if outcome == Rotation.REUSED:
                 log.warning("jwt config %s: refresh token reused; family %s ended (refresh_reuse)",
                             config.name, family_id)
+                self.notify(RefreshTokenReused(config.name, str(family_id), _user(subject)))
+                self.notify(FamilyEnded(config.name, str(family_id), _user(subject), "refresh_reuse"))
+            elif outcome == Rotation.SUBJECT_REVOKED:
+                self.notify(FamilyEnded(config.name, str(family_id), _user(subject), "subject_revoked"))
             raise GrantError("invalid_grant", _REFUSALS[outcome])
         return self._with_refresh(access, payload, str(family_id), new_jti, start + config.refresh_max_age)
+
+
+def _user(subject_key: str | None) -> str | None:
+    """The user id of a subject's store key (``<config>:sub:<user id>``)."""
+    return subject_key.split(":sub:", 1)[1] if subject_key is not None else None
 
 
 def _issued_at(claims: Mapping[str, Any]) -> float:

@@ -13,6 +13,7 @@ from ..jose.issuer import Issuer
 from ..jose.keys import KeySet
 from ..jose.verifier import Verifier
 from ..storage import RevocationStore, open_store
+from .events import KeySetFetchFailed, KeySetRecovered, Notify
 from .interfaces import IJWTPolicies, IJWTRuntimes
 from .keyload import load_keys
 from .revocation import Revocation
@@ -46,10 +47,12 @@ def build_runtime(
     clock: Callable[[], float] = time.time,
     environ: Mapping[str, str] | None = None,
     store: RevocationStore | None = None,
+    notify: Notify | None = None,
 ) -> JWTRuntime:
     """Load the keys of ``config`` and build its issuer, verifier and revocation.
 
-    ``store`` replaces the one ``revocation_store`` names (tests pass a MemoryStore).
+    ``store`` replaces the one ``revocation_store`` names (tests pass a MemoryStore);
+    ``notify`` receives its security events (the directives give the registry's).
     """
     keys = load_keys(config, environ)
     issuer = Issuer(config, keys, clock=clock) if keys.signing_key is not None else None
@@ -63,7 +66,18 @@ def build_runtime(
                 raise setting_error(config.name, "revocation_store", "cannot be read as a Redis URL",
                                     "give redis://host:6379/0, redis+cluster://host:7000 or "
                                     "redis+sentinel://host:26379/service/0, with a numeric port") from None
-        revocation = Revocation(config, keys, store, issuer, verifier, clock=clock)
+        revocation = Revocation(config, keys, store, issuer, verifier, clock=clock, notify=notify)
+    remote = keys.remote
+    if remote is not None and notify is not None:
+        send = notify
+
+        def fetched(outcome: str, reason: str | None) -> None:
+            if outcome == "failed":
+                send(KeySetFetchFailed(config.name, remote.where, reason or "failed"))
+            else:
+                send(KeySetRecovered(config.name, remote.where))
+
+        remote.on_fetch = fetched
     return JWTRuntime(config, keys, issuer, verifier, revocation)
 
 

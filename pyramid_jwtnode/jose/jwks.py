@@ -302,6 +302,9 @@ class RemoteKeySet:
         self._failing = False
         #: Bumped every time the held keys change: verifiers forget what they verified before.
         self.generation = 0
+        #: Told ``("failed", reason)`` when a fetch fails and ``("recovered", None)`` when one
+        #: succeeds after failing (the Pyramid integration turns these into security events).
+        self.on_fetch: Callable[[str, str | None], None] | None = None
 
     # -- what verification asks -------------------------------------------------------
 
@@ -328,6 +331,14 @@ class RemoteKeySet:
         if self._issuer is None and self.discovery_url is not None:
             self._refresh()
         return self._issuer
+
+    @property
+    def where(self) -> str:
+        """The URL fetched first (the discovery document's, else the key set's), without
+        credentials or query: for logs and events."""
+        parts = urllib.parse.urlsplit(self.discovery_url or self.url or "")
+        return urllib.parse.urlunsplit((parts.scheme, parts.hostname or "" if parts.port is None
+                                        else f"{parts.hostname}:{parts.port}", parts.path, "", ""))
 
     @property
     def known_issuer(self) -> str | None:
@@ -367,6 +378,8 @@ class RemoteKeySet:
             log.error("jwt config %s: key set not fetched (%s); held keys stay in use", self.name, exc)
             with self._lock:
                 self._failing = True
+            if self.on_fetch is not None:
+                self.on_fetch("failed", str(exc))
         else:
             ttl = max(1.0, min(self._ttl, max_age)) if max_age is not None else max(1.0, self._ttl)
             with self._lock:
@@ -374,7 +387,9 @@ class RemoteKeySet:
                     self.generation += 1
                 self._keys, self._issuer = keys, issuer
                 self._expires = self._clock() + ttl
-                self._failing = False
+                recovered, self._failing = self._failing, False
+            if recovered and self.on_fetch is not None:
+                self.on_fetch("recovered", None)
         finally:
             with self._lock:
                 self._in_flight = None
