@@ -328,7 +328,7 @@ class JWTConfig:
     access_cookie: str | None = _setting(
         _COOKIE_NAME, "Name of the access-token cookie (HttpOnly); default `<config>_access`.", None)
     refresh_cookie: str | None = _setting(
-        _COOKIE_NAME, "Name of the refresh-token cookie (HttpOnly, `Path` the refresh route); "
+        _COOKIE_NAME, "Name of the refresh-token cookie (HttpOnly, `Path` `refresh_cookie_path`); "
         "default `<config>_refresh`.", None)
     csrf_cookie: str | None = _setting(
         _COOKIE_NAME, "Name of the cookie page script reads the CSRF value from (not HttpOnly); "

@@ -304,3 +304,14 @@ def test_userid_prefix_from_ini_settings() -> None:
     with pytest.raises(ConfigurationError, match="jwt.staff.userid_prefix"):
         with Configurator(settings={**settings, "jwt.staff.userid_prefix": "a b"}) as config:
             config.include("pyramid_jwtnode")
+
+
+def test_behind_a_tls_proxy_trusted_origins_names_the_public_origin(clock: Clock) -> None:
+    """docs: behind a proxy that terminates TLS the app sees http while browsers send an https
+    Origin; the sign-in is refused unless trusted_origins lists the public origin."""
+    behind = {"wsgi.url_scheme": "http", "HTTP_HOST": "app.example", "HTTP_ORIGIN": "https://app.example"}
+    TestApp(cookie_app.make_app(clock, cookie_secure=False), extra_environ=behind).post(
+        "/token", {"user": "alice"}, status=403)
+    app = TestApp(cookie_app.make_app(clock, cookie_secure=False, trusted_origins="https://app.example"),
+                  extra_environ=behind)
+    assert "web_access" in set_cookie_names(app.post("/token", {"user": "alice"}))
