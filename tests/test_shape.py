@@ -33,7 +33,7 @@ TIERS: dict[str, list[str]] = {
     "integration": ["__init__", "interfaces", "events", "converters", "settings", "keyload", "revocation", "runtime",
                     "reading", "responses", "cookies", "views", "policy", "request", "csrf", "directives",
                     "wiring"],
-    "tools": ["__init__", "deploy", "gunicorn", "granian", "keygen", "testing", "pytest_plugin", "cli"],
+    "tools": ["__init__", "deploy", "gunicorn", "granian", "keygen", "testing", "pytest_plugin", "explain", "cli"],
     "flowimport": ["__init__", "jsliteral", "flow"],
 }
 #: Which tiers each tier may import (besides its own modules).

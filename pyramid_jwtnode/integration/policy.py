@@ -46,7 +46,7 @@ if TYPE_CHECKING:
     from .revocation import Revocation
     from .runtime import JWTRuntime
 
-__all__ = ["JWTSecurityPolicy", "BearerResult", "CONFIG_PRINCIPAL"]
+__all__ = ["JWTSecurityPolicy", "BearerResult", "CONFIG_PRINCIPAL", "principals_for"]
 
 log = logging.getLogger("pyramid_jwtnode")
 
@@ -422,12 +422,7 @@ class JWTSecurityPolicy:
         guard = result._guard
         if result.userid is None or result.claims is None or guard is None:
             return [Everyone]
-        from_claims = [result.userid]
-        if guard.principals_path is not None:
-            from_claims.extend(_as_principals(claim_at(result.claims, guard.principals_path)))
-        return [Everyone, Authenticated,
-                *(p for p in from_claims if not p.startswith(CONFIG_PRINCIPAL)),
-                CONFIG_PRINCIPAL + guard.name]
+        return principals_for(guard, result.userid, result.claims)
 
     def permits(self, request: Request, context: Any, permission: str) -> Any:
         """Pyramid's ACL check with :meth:`principals`."""
@@ -539,6 +534,17 @@ def _payload_for(guard: _Guard, userid: str, claims: dict[str, Any]) -> Any:
         node = node.setdefault(part, {})
     node[path[-1]] = userid
     return payload
+
+
+def principals_for(guard: _Guard, userid: str, claims: dict[str, Any]) -> list[str]:
+    """The principals of a request whose token ``guard``'s config verified, naming ``userid``:
+    Everyone, Authenticated, the userid, the principals claim, and ``jwt-config:<name>`` (a
+    token's own claims can never give one)."""
+    from_claims = [userid]
+    if guard.principals_path is not None:
+        from_claims.extend(_as_principals(claim_at(claims, guard.principals_path)))
+    return [Everyone, Authenticated, *(p for p in from_claims if not p.startswith(CONFIG_PRINCIPAL)),
+            CONFIG_PRINCIPAL + guard.name]
 
 
 def _as_principals(value: Any) -> Iterable[str]:

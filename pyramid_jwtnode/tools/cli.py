@@ -38,6 +38,7 @@ from ..integration.runtime import JWTRuntime, get_jwt_runtime
 from ..jose.algorithms import ALGORITHMS, RSA_NEW_KEY_BITS, is_hmac
 from ..jose.claims import userid_of
 from ..jose.limits import RESERVED_CLAIMS
+from .explain import explain
 from .keygen import generate
 
 __all__ = ["main"]
@@ -84,6 +85,19 @@ def _parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParse
     verify.add_argument("--config", help="only this config (default: as the security policy "
                         "chooses; the only config when the app has one)")
 
+    explain_ = commands.add_parser(
+        "explain", help="why the app's security policy accepts or refuses a token",
+        description="Explain what the app's security policy decides about a token: which config "
+        "checks it and how it was chosen (kid, iss or alg), each check in order with pass or fail "
+        "(size, header, algorithm, key, signature, exp/nbf/iat with the clock and leeway, iss, "
+        "aud, revocation, user id), the principals it would give, and for a refusal the reason "
+        "code and a one-line fix. Exit 0 when the policy accepts the token, 1 otherwise. Never "
+        "prints the signature, a secret or a key.")
+    explain_.add_argument("config_uri", help="the app's ini file, optionally with #section")
+    explain_.add_argument("token", nargs="?", default="-", help="the token ('-' or absent: standard input)")
+    explain_.add_argument("--config", help="check it with this config of the policy instead of the "
+                          "one the policy would choose")
+
     revoke = commands.add_parser(
         "revoke", help="revoke one token, or every token of a user, in the app's revocation store",
         description="With --sub USERID: refuse every access and refresh token of that user issued "
@@ -122,8 +136,8 @@ def _parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParse
     flow.add_argument("--out", type=Path, default=Path("."), metavar="DIR",
                       help="directory to write into (default: the current directory)")
     flow.add_argument("--force", action="store_true", help="overwrite existing files")
-    return parser, {"configs": configs, "mint": mint, "verify": verify, "revoke": revoke,
-                    "keygen": keygen, "import-flow": flow}
+    return parser, {"configs": configs, "mint": mint, "verify": verify, "explain": explain_,
+                    "revoke": revoke, "keygen": keygen, "import-flow": flow}
 
 
 def _parse(argv: Sequence[str]) -> argparse.Namespace:
@@ -176,6 +190,8 @@ def _run(args: argparse.Namespace, stdin: IO[str], stdout: IO[str], stderr: IO[s
         return _mint(registry, args, stdin, stdout, stderr)
     if args.command == "revoke":
         return _revoke(registry, args, stdin, stdout, stderr)
+    if args.command == "explain":
+        return _explain(registry, args, stdin, stdout)
     return _verify(registry, args, stdin, stdout, stderr)
 
 
@@ -368,6 +384,19 @@ def _verify(registry: Registry, args: argparse.Namespace, stdin: IO[str], stdout
         return 1
     print(json.dumps(claims, indent=2, sort_keys=True), file=stdout)
     return 0
+
+
+def _explain(registry: Registry, args: argparse.Namespace, stdin: IO[str], stdout: IO[str]) -> int:
+    policy = registry.queryUtility(ISecurityPolicy)
+    if not isinstance(policy, JWTSecurityPolicy):
+        raise UsageError("the app has no jwt security policy to explain: set jwt.security_policy "
+                         "(pjwt verify checks a token with one config's rules)")
+    if args.config is not None and args.config not in policy.configs:
+        raise UsageError(f"jwt config {args.config!r} is not one of the policy's: {', '.join(policy.configs)}")
+    explanation = explain(policy, _token_argument(args.token, stdin), args.config)
+    for line in explanation.lines():
+        print(line, file=stdout)
+    return 0 if explanation.accepted else 1
 
 
 def _token_argument(token: str | None, stdin: IO[str]) -> str:
