@@ -362,3 +362,23 @@ def test_configs_and_guarded_views_without_a_security_policy_warn_at_start_up(
     with caplog.at_level("WARNING", logger="pyramid_jwtnode"):
         start(**{"jwt.security_policy": "api"})
     assert "security policy" not in caplog.text
+
+
+def test_request_jwt_config_is_none_without_a_token_and_absent_without_a_policy() -> None:
+    """docs/verification.rst: the properties come with a jwt security policy; an app that only
+    issues tokens does not pay for them (and reading them there raises AttributeError)."""
+    settings = {"jwt.configs": "api", "jwt.api.algorithm": "HS256", "jwt.api.secret": HS256_SECRET,
+                "jwt.api.expires_in": "60"}
+    for policy, expected in (({"jwt.security_policy": "api"}, {"config": None, "claims": None}), ({}, "absent")):
+        with Configurator(settings={**settings, **policy}) as config:
+            config.include("pyramid_jwtnode")
+            config.add_route("x", "/x")
+
+            def view(request: Any) -> Any:
+                try:
+                    return {"config": request.jwt_config, "claims": request.jwt_claims}
+                except AttributeError:
+                    return "absent"
+
+            config.add_view(view, route_name="x", renderer="json")
+        assert TestApp(config.make_wsgi_app()).get("/x").json == expected
