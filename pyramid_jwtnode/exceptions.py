@@ -42,12 +42,20 @@ class JWTNodeError(Exception):
 
 
 class InvalidTokenError(JWTNodeError):
-    """The token was refused. ``reason`` is a short code safe to log."""
+    """The token was refused. ``reason`` is a short code safe to log.
+
+    When two values did not match (``iss_mismatch``, ``alg_not_allowed``), ``expected`` is the
+    config's and ``seen`` the token's: a value the client chose, shown in a log line only
+    through :func:`pyramid_jwtnode.loggable.shown` (capped and escaped).
+    """
 
     default_reason = "invalid_token"
 
-    def __init__(self, reason: str | None = None) -> None:
+    def __init__(self, reason: str | None = None, *, expected: object = None,
+                 seen: object = None) -> None:
         self.reason = reason or self.default_reason
+        self.expected = expected
+        self.seen = seen
         super().__init__(self.reason)
 
 
@@ -100,7 +108,10 @@ class RevokedTokenError(InvalidTokenError):
 
 
 class StoreUnavailableError(JWTNodeError):
-    """The revocation store cannot be reached: the answer is 503, never a pass (fail closed)."""
+    """The revocation store cannot be reached: the answer is 503, never a pass (fail closed).
+    ``store`` says where it is (a URL without credentials, or ``host:port``), when known."""
+
+    store: str | None = None
 
 
 class KeySetUnavailableError(JWTNodeError):

@@ -26,7 +26,7 @@ PACKAGE = Path(pyramid_jwtnode.__file__).parent
 #: Each tier's folder and its modules, bottom to top: inside a tier, a module imports only
 #: modules listed before it. ``""`` is the package's top level.
 TIERS: dict[str, list[str]] = {
-    "": ["exceptions", "_moved", "__init__"],
+    "": ["exceptions", "loggable", "_moved", "__init__"],
     "jose": ["__init__", "algorithms", "limits", "claims", "rules", "jwks", "keys", "memo", "issuer", "verifier",
              "choosing"],
     "storage": ["base", "rotation", "memory", "redis", "__init__"],
@@ -38,11 +38,11 @@ TIERS: dict[str, list[str]] = {
 }
 #: Which tiers each tier may import (besides its own modules).
 MAY_IMPORT: dict[str, set[str]] = {
-    "jose": {"exceptions"},
-    "storage": {"exceptions"},
-    "integration": {"exceptions", "jose", "storage"},
-    "tools": {"exceptions", "jose", "storage", "integration", "flowimport", "__init__"},
-    "flowimport": {"exceptions", "jose", "integration"},
+    "jose": {"exceptions", "loggable"},
+    "storage": {"exceptions", "loggable"},
+    "integration": {"exceptions", "loggable", "jose", "storage"},
+    "tools": {"exceptions", "loggable", "jose", "storage", "integration", "flowimport", "__init__"},
+    "flowimport": {"exceptions", "loggable", "jose", "integration"},
 }
 #: The wiring's insides, which tools never reach into (they use plain objects and the registry).
 WIRING = {"integration.directives", "integration.views", "integration.wiring"}

@@ -33,6 +33,7 @@ from pyramid.request import Request
 from pyramid.response import Response
 
 from ..exceptions import InvalidTokenError, KeySetUnavailableError, StoreUnavailableError
+from ..loggable import compared
 from ..jose.choosing import ConfigChooser
 from ..jose.claims import claim_at, userid_of
 from ..jose.issuer import IssuedToken
@@ -318,7 +319,8 @@ class JWTSecurityPolicy:
         try:
             guard, claims = self._verify(value, forced, source)
         except InvalidTokenError as exc:
-            log.info("jwt config %s: bearer token refused (%s)", exc.config or name, exc.reason)
+            log.info("jwt config %s: bearer token refused (%s)%s", exc.config or name, exc.reason,
+                     compared(exc.expected, exc.seen))
             return BearerResult(INVALID, reason=exc.reason)
         except (StoreUnavailableError, KeySetUnavailableError) as exc:
             exc.config = exc.config or name

@@ -162,8 +162,13 @@ def unavailable_view(exc: Exception, request: Request) -> Response:
     config and a reason code, and answers 503 with ``Retry-After``; never a 500, never a pass."""
     key_set = type(exc).__name__ == "KeySetUnavailableError"
     config = getattr(exc, "config", None) or "?"
-    log.error("jwt config %s: %s, request refused (%s)", config,
-              "key set unavailable" if key_set else "revocation store unreachable",
+    if key_set:
+        what = "key set unavailable"  # its URL and status were logged when its fetch failed
+    elif getattr(exc, "store", None):  # a store that says where it is, without credentials
+        what = str(exc)
+    else:
+        what = "revocation store unreachable"
+    log.error("jwt config %s: %s, request refused (%s)", config, what,
               "key_set_unavailable" if key_set else "store_unavailable")
     if not key_set:  # a key set's failure was told when its fetch failed
         safe_notify(request.registry.notify)(StoreUnavailable(config, "store_unavailable"))

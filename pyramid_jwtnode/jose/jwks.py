@@ -57,6 +57,7 @@ from typing import Any, Final
 from jwt.exceptions import InvalidKeyError
 
 from ..exceptions import KeySetUnavailableError, UnknownKeyError
+from ..loggable import compared, safe_url
 from .algorithms import implementation, key_problem, key_type
 
 __all__ = ["RemoteKeySet", "Fetched", "FetchError", "fetch_json", "keys_of", "url_problem", "PRIVATE_MEMBERS"]
@@ -93,7 +94,15 @@ def url_problem(url: str) -> str | None:
 
 
 class FetchError(Exception):
-    """A fetch gave no usable answer; the message is a short reason code, safe to log."""
+    """A fetch gave no usable answer; the message is a short reason code, safe to log.
+    ``url`` is the URL whose answer was not usable (as configured: shown only through
+    :func:`~pyramid_jwtnode.loggable.safe_url`), and ``expected``/``seen`` the two values that
+    differed, when that is why."""
+
+    def __init__(self, reason: str, *, url: str | None = None, expected: str | None = None,
+                 seen: Any = None) -> None:
+        super().__init__(reason)
+        self.url, self.expected, self.seen = url, expected, seen
 
 
 class Fetched:
@@ -375,7 +384,9 @@ class RemoteKeySet:
         try:
             keys, issuer, max_age = self._fetch_keys(now + self._timeout)
         except FetchError as exc:
-            log.error("jwt config %s: key set not fetched (%s); held keys stay in use", self.name, exc)
+            log.error("jwt config %s: key set not fetched from %s (%s%s); held keys stay in use",
+                      self.name, safe_url(exc.url or self.discovery_url or self.url or ""), exc,
+                      compared(exc.expected, exc.seen))
             with self._lock:
                 self._failing = True
             if self.on_fetch is not None:
@@ -409,18 +420,31 @@ class RemoteKeySet:
         """Fetch the set (and the discovery document first, if any), all before ``deadline``."""
         url, issuer = self.url, self.configured_issuer
         if self.discovery_url is not None:
-            discovered = self._fetch(self.discovery_url, self._timeout).document
+            discovered = self._get(self.discovery_url, self._timeout).document
             if not isinstance(discovered, dict):
                 raise FetchError("discovery_not_an_object")
             url, found = discovered.get("jwks_uri"), discovered.get("issuer")
             if not isinstance(url, str) or url_problem(url) is not None:
                 raise FetchError("discovery_bad_jwks_uri")
             if not isinstance(found, str) or (issuer is not None and found != issuer):
-                raise FetchError("discovery_issuer_mismatch")
+                raise FetchError("discovery_issuer_mismatch", url=self.discovery_url,
+                                 expected=issuer, seen=found)
             issuer = found
         assert url is not None
         remaining = deadline - self._clock()
         if remaining <= 0:
             raise FetchError("timeout")
-        fetched = self._fetch(url, remaining)
-        return keys_of(self.algorithm, fetched.document), issuer, fetched.max_age
+        fetched = self._get(url, remaining)
+        try:
+            return keys_of(self.algorithm, fetched.document), issuer, fetched.max_age
+        except FetchError as exc:
+            exc.url = url
+            raise
+
+    def _get(self, url: str, timeout: float) -> Fetched:
+        """Fetch ``url``; a FetchError names it."""
+        try:
+            return self._fetch(url, timeout)
+        except FetchError as exc:
+            exc.url = url
+            raise

@@ -253,7 +253,8 @@ class Verifier:
         """Check the header against the configuration; the ``kid`` it names, if any."""
         alg = header.get("alg")
         if alg != self._algorithm:
-            raise InvalidHeaderError("alg_missing" if alg is None else "alg_not_allowed")
+            raise InvalidHeaderError("alg_missing" if alg is None else "alg_not_allowed",
+                                     expected=self._algorithm, seen=alg)
         if "crit" in header:
             raise InvalidHeaderError("crit")
         if "b64" in header and header["b64"] is not True:
@@ -291,7 +292,8 @@ class Verifier:
         if issuer is not None or self._discovered is not None:
             iss = claims.get("iss")
             if not isinstance(iss, str) or iss != issuer:
-                raise InvalidClaimError("iss_missing" if iss is None else "iss_mismatch")
+                raise InvalidClaimError("iss_missing" if iss is None else "iss_mismatch",
+                                        expected=issuer, seen=iss)
         if self._audience:
             aud = claims.get("aud")
             if aud is None:

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any, Final
 
 from ..exceptions import StoreUnavailableError
+from ..loggable import safe_url
 from .base import Rotation
 from .rotation import ROTATE_LUA
 
@@ -73,6 +74,8 @@ class RedisStore:
         if not prefix or "{" in prefix or "}" in prefix:
             raise ValueError("a Redis store needs a key prefix of the app's own, without braces")
         self.prefix = prefix
+        #: Where the store is, for log lines: the URL without its credentials.
+        self.address = safe_url(url) if url is not None else _client_address(client)
         self._errors: tuple[type[BaseException], ...] = (
             redis.exceptions.RedisError, redis.exceptions.RedisClusterException, OSError)
         self._response_error: type[BaseException] = redis.exceptions.ResponseError
@@ -112,7 +115,7 @@ class RedisStore:
         reached, a new attempt is made at most once a second; requests in between fail at once."""
         if self._client is None:
             if time.monotonic() - self._failed_at < 1.0:
-                raise StoreUnavailableError("revocation store unreachable (cluster down)")
+                raise self._unavailable("cluster down")
             try:
                 client = self._connect()  # outside the lock: waiting requests do not queue on it
             except self._errors:
@@ -122,6 +125,11 @@ class RedisStore:
                 if self._client is None:
                     self._client = self._with_scripts(client)
         return self._client
+
+    def _unavailable(self, why: str) -> StoreUnavailableError:
+        error = StoreUnavailableError(f"revocation store {self.address} unreachable ({why})")
+        error.store = self.address
+        return error
 
     def _with_scripts(self, client: Any) -> Any:
         """``client``, once this store's Lua scripts are registered with it (no round trip)."""
@@ -144,7 +152,7 @@ class RedisStore:
             result = action()
         except self._errors as exc:
             self._drop_idle_connections()
-            raise StoreUnavailableError(f"revocation store unreachable ({type(exc).__name__})") from None
+            raise self._unavailable(type(exc).__name__) from None
         if not self._checked_eviction:  # once Redis has answered: an outage costs one timeout
             self._warn_if_evicting()
         return result
@@ -233,6 +241,16 @@ class RedisStore:
 
     def end_family(self, key: str, ttl: int, *, subject: str | None) -> None:
         self._call(lambda: self._end(keys=[self.key(key, subject)], args=[max(1, int(ttl))]))
+
+
+def _client_address(client: Any) -> str:
+    """``host:port`` (or the socket path) of a redis-py client given instead of a URL."""
+    kwargs = getattr(getattr(client, "connection_pool", None), "connection_kwargs", None) or {}
+    if kwargs.get("path"):
+        return str(kwargs["path"])
+    if kwargs.get("host"):
+        return f"{kwargs['host']}:{kwargs.get('port', 6379)}"
+    return "(the Redis client given)"
 
 
 def _sentinel_address(url: str) -> tuple[list[tuple[str, int]], str, int, dict[str, str]]:
