@@ -33,11 +33,11 @@ from pyramid.request import Request
 from pyramid.response import Response
 
 from ..exceptions import InvalidTokenError, KeySetUnavailableError, StoreUnavailableError
-from ..loggable import compared
 from ..jose.choosing import ConfigChooser
 from ..jose.claims import claim_at, userid_of
 from ..jose.issuer import IssuedToken
 from ..jose.jwks import RemoteKeySet
+from ..loggable import compared
 from .cookies import TokenCookies
 from .reading import RequestProblem, read_query
 from .responses import bearer_challenge, unavailable_view
