@@ -20,8 +20,10 @@ end a config's cookies (token, refresh, logout) refuse a request made by another
 (:meth:`TokenCookies.cross_site`): its ``Origin`` must be the app's own (or one of
 ``trusted_origins``); without ``Origin``, ``Sec-Fetch-Site`` must say ``same-origin``, and
 without either, a ``Referer`` must be the app's own. A request with none of the three is not
-a browser's cross-site request (browsers send ``Origin`` on every cross-origin POST and
-``Sec-Fetch-Site`` on every request): a native or server-side client, let through.
+a current browser's cross-site request (browsers send ``Origin`` on every cross-origin POST,
+current ones ``Sec-Fetch-Site`` on every request): a native or server-side client, let
+through. (An older browser's cross-site GET with its Referer suppressed carries none either:
+docs/browser-clients.rst says to use POST for a cookie config's token route.)
 """
 
 from __future__ import annotations
