@@ -30,9 +30,9 @@ TIERS: dict[str, list[str]] = {
     "jose": ["__init__", "algorithms", "limits", "claims", "rules", "jwks", "keys", "memo", "issuer", "verifier",
              "choosing"],
     "storage": ["base", "rotation", "memory", "redis", "__init__"],
-    "integration": ["__init__", "interfaces", "events", "converters", "settings", "keyload", "revocation", "runtime",
-                    "reading", "responses", "cookies", "views", "policy", "request", "csrf", "directives",
-                    "wiring"],
+    "integration": ["__init__", "interfaces", "events", "meter", "converters", "settings", "keyload", "revocation",
+                    "runtime", "reading", "responses", "cookies", "views", "policy", "request", "csrf", "metrics",
+                    "directives", "wiring"],
     "tools": ["__init__", "deploy", "gunicorn", "granian", "keygen", "testing", "pytest_plugin", "explain", "cli"],
     "flowimport": ["__init__", "jsliteral", "flow"],
 }

@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, Final
 
 from pyramid.config import Configurator
 from pyramid.exceptions import ConfigurationError
@@ -29,17 +30,21 @@ from ..jose.choosing import IndistinguishableError
 from .cookies import under
 from .csrf import csrf_header, install_storage_policy
 from .events import safe_notify
-from .interfaces import IJWTPolicies, IJWTRuntimes
+from .interfaces import IJWTMeter, IJWTPolicies, IJWTRuntimes
 from .policy import JWTSecurityPolicy
 from .request import add_claims_property
 from .revocation import Revocation
 from .runtime import JWTRuntime, build_runtime, get_jwt_runtime, register_runtime
 from .settings import (
     CONFIGS_KEY,
+    METRICS_KEY,
+    METRICS_ROUTE_KEY,
+    METRICS_TOKEN_ENV_KEY,
     SECURITY_POLICY_KEY,
     JWTConfig,
     clock_from_settings,
     configs_from_settings,
+    metrics_from_settings,
     parse_config,
     security_policy_from_settings,
 )
@@ -72,6 +77,7 @@ __all__ = [
     "add_jwt_logout_view",
     "make_jwt_security_policy",
     "set_jwt_security_policy",
+    "add_jwt_metrics",
     "declare_from_settings",
     "DIRECTIVES",
 ]
@@ -187,7 +193,8 @@ def _declare(config: Configurator, parsed: JWTConfig, clock: Callable[[], float]
     intr["source"] = str(origin.info)
 
     def register() -> None:
-        register_runtime(registry, build_runtime(parsed, clock=clock, notify=safe_notify(registry.notify)))
+        register_runtime(registry, build_runtime(parsed, clock=clock, notify=safe_notify(registry.notify),
+                                                 meter=registry.queryUtility(IJWTMeter)))
         _declare_routes(origin, parsed)
 
     config.action(("jwt-config", name), register, introspectables=(intr,), order=PHASE1_CONFIG)
@@ -243,6 +250,9 @@ def declare_from_settings(config: Configurator) -> None:
     policy_configs = security_policy_from_settings(settings)
     if policy_configs:
         _install_policy(app, policy_configs, f"{SECURITY_POLICY_KEY} = {' '.join(policy_configs)}")
+    metrics = metrics_from_settings(settings)
+    if metrics is not None:
+        _add_metrics(app, metrics.route, metrics.token_env, None, _METRICS_SETTINGS)
     registry = config.registry
 
     def some_config_declared() -> None:
@@ -507,6 +517,88 @@ def add_jwt_logout_view(
     _route_view(config, "logout", pattern, (jwt_config,), view, "POST", route_name, bind)
 
 
+def add_jwt_metrics(
+    config: Configurator,
+    route: str | None = None,
+    *,
+    token_env: str | None = None,
+    collector_registry: Any = None,
+) -> None:
+    """Count every config's verifications (reason codes and time), issued tokens, refresh
+    grants and key set fetches in Prometheus metrics; with ``route``, serve them there (GET).
+
+    ``token_env`` names an environment variable holding the token the scraper sends as
+    ``Authorization: Bearer <token>`` (read at start-up); any other request to the route gets
+    a 404. ``collector_registry`` is the ``prometheus_client`` registry to count into (default:
+    one of the app's own). Needs the ``metrics`` extra. ``jwt.metrics = true`` and
+    ``jwt.metrics_route`` call it.
+    """
+    _add_metrics(config, route, token_env, collector_registry,
+                 ("add_jwt_metrics()", "add_jwt_metrics(route=...)", "add_jwt_metrics(token_env=...)"))
+
+
+#: Where the metrics' settings come from, for messages: (turning them on, the route, the token).
+_METRICS_SETTINGS: Final = (METRICS_KEY, METRICS_ROUTE_KEY, METRICS_TOKEN_ENV_KEY)
+
+
+def _add_metrics(config: Configurator, route: str | None, token_env: str | None,
+                 collector_registry: Any, what: tuple[str, str, str]) -> None:
+    on_key, route_key, token_key = what
+    try:  # only an app that asks for metrics imports prometheus_client
+        from .metrics import MetricsView, PrometheusMeter, multiprocess_dir
+    except ModuleNotFoundError as exc:
+        if not (exc.name or "").startswith("prometheus_client"):
+            raise
+        raise ConfigurationError(
+            f"{on_key}: metrics need prometheus_client, which is not installed. Fix: "
+            "pip install \"pyramid_jwtnode[metrics]\"") from None
+    if route is not None and not (isinstance(route, str) and route.startswith("/")):
+        raise ConfigurationError(f"{route_key} must be a URL path starting with /. Fix: give e.g. /metrics.")
+    registry = config.registry
+    view = MetricsView() if route is not None else None
+    intr = config.introspectable("jwt metrics", "jwt metrics", "jwt metrics", "jwt metrics")
+    intr["route"] = route
+    intr["token_env"] = token_env  # the variable's name, never its value
+    intr["multiprocess_dir"] = multiprocess_dir()
+
+    def register() -> None:
+        directory = multiprocess_dir()
+        if directory is not None and not os.path.isdir(directory):
+            raise ConfigurationError(
+                f"{on_key}: PROMETHEUS_MULTIPROC_DIR names a directory that does not exist. Fix: "
+                "create it (empty) before the server starts, or unset it for one process.")
+        try:
+            meter = PrometheusMeter(collector_registry)
+        except ValueError:  # prometheus_client: "Duplicated timeseries in CollectorRegistry"
+            raise ConfigurationError(
+                f"{on_key}: the prometheus_client registry given already holds pyramid_jwtnode's "
+                "metrics (another app in this process counts into it). Fix: give each app its "
+                "own registry, or leave collector_registry unset.") from None
+        registry.registerUtility(meter, IJWTMeter)
+        if view is not None:
+            token = _metrics_token(token_env, token_key)
+            view.bind(meter, token)
+
+    # Before the configs are made ready (PHASE1_CONFIG): each runtime takes the meter.
+    config.action(("jwt-metrics",), register, introspectables=(intr,), order=PHASE1_CONFIG - 1)
+    if route is not None:
+        assert view is not None
+        _route_view(config, "metrics", route, (), view, "GET", "jwt.metrics", lambda registry: None)
+
+
+def _metrics_token(token_env: str | None, token_key: str) -> str | None:
+    """The scraper's token, from the environment variable ``token_env`` names."""
+    if token_env is None:
+        return None
+    token = os.environ.get(token_env, "")
+    if len(token.strip()) < 16:
+        raise ConfigurationError(
+            f"{token_key} names the environment variable {token_env}, which is not set or holds "
+            f"fewer than 16 characters. Fix: export {token_env} with a long random token (the one "
+            "your Prometheus scrape configuration sends as a bearer token) before starting the app.")
+    return token.strip()
+
+
 #: The directives ``includeme`` adds, by name.
 DIRECTIVES: dict[str, Callable[..., Any]] = {
     "add_jwt_config": add_jwt_config,
@@ -518,4 +610,5 @@ DIRECTIVES: dict[str, Callable[..., Any]] = {
     "add_jwt_logout_view": add_jwt_logout_view,
     "make_jwt_security_policy": make_jwt_security_policy,
     "set_jwt_security_policy": set_jwt_security_policy,
+    "add_jwt_metrics": add_jwt_metrics,
 }

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from zope.interface import Interface
 
-__all__ = ["IJWTRuntimes", "IJWTPolicies"]
+__all__ = ["IJWTRuntimes", "IJWTPolicies", "IJWTMeter"]
 
 
 class IJWTRuntimes(Interface):
@@ -13,3 +13,8 @@ class IJWTRuntimes(Interface):
 
 class IJWTPolicies(Interface):
     """The registry utility listing the bound :class:`~pyramid_jwtnode.integration.policy.JWTSecurityPolicy` objects."""
+
+
+class IJWTMeter(Interface):
+    """The registry utility that counts (a :class:`~pyramid_jwtnode.integration.meter.Meter`),
+    registered by ``add_jwt_metrics`` before the configs are made ready."""

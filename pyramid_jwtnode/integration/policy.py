@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import time
 from collections.abc import Callable, Iterable, Sequence
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Final
@@ -39,11 +40,13 @@ from ..jose.issuer import IssuedToken
 from ..jose.jwks import RemoteKeySet
 from ..loggable import compared
 from .cookies import TokenCookies
+from .meter import verification_reason
 from .reading import RequestProblem, read_query
 from .responses import bearer_challenge, unavailable_view
 
 if TYPE_CHECKING:
     from ..jose.verifier import Verifier
+    from .meter import Meter
     from .revocation import Revocation
     from .runtime import JWTRuntime
 
@@ -145,8 +148,9 @@ class BearerResult:
 
     ``claims`` are the verified claims of the token (also when the token authenticates
     nobody: no userid, or an ``identity`` callable that refused it) and ``config`` the name
-    of the config that verified them; ``userid`` and ``identity`` are set only for a VALID
-    result, which is the only one that authenticates.
+    of the config that verified them (or, without claims, of the config that refused the
+    token); ``userid`` and ``identity`` are set only for a VALID result, which is the only one
+    that authenticates.
     """
 
     __slots__ = ("state", "claims", "reason", "identity", "userid", "config", "source", "error", "_guard")
@@ -206,6 +210,8 @@ class JWTSecurityPolicy:
             ),))
         self._cache_key = f"_jwtnode_auth_{id(self)}"
         self._acl = ACLHelper()
+        #: counts each request's verification and its time (bound from the configs' runtimes)
+        self.meter: Meter | None = None
 
     @classmethod
     def from_node(cls, node: JWTRuntime) -> JWTSecurityPolicy:
@@ -224,6 +230,7 @@ class JWTSecurityPolicy:
     def bind(self, *nodes: JWTRuntime) -> None:
         """Take the verifiers and settings of ``nodes`` (done at commit by the directives)."""
         self._take(tuple(_Guard.of(node) for node in nodes))
+        self.meter = nodes[0].meter
 
     def _take(self, guards: tuple[_Guard, ...]) -> None:
         chooser = ConfigChooser(guards)  # refuses configs whose tokens cannot be told apart
@@ -298,7 +305,15 @@ class JWTSecurityPolicy:
         cached: BearerResult | None = request.__dict__.get(self._cache_key)
         if cached is not None:
             return cached
-        result = self._authenticate(request)
+        meter = self.meter
+        if meter is None:
+            result = self._authenticate(request)
+        else:
+            start = time.perf_counter()
+            result = self._authenticate(request)
+            if result.state != ABSENT:  # no token: nothing was verified
+                meter.verified(result.config or self.name, verification_reason(result.reason),
+                               time.perf_counter() - start)
         request.__dict__[self._cache_key] = result
         return result
 
@@ -314,19 +329,23 @@ class JWTSecurityPolicy:
             return BearerResult(ABSENT)
         if state == MALFORMED:
             log.info("jwt config %s: authorization refused (%s)", name, value)
-            return BearerResult(MALFORMED, reason=value)
+            result = BearerResult(MALFORMED, reason=value)
+            result.config = name
+            return result
         assert value is not None
         try:
             guard, claims = self._verify(value, forced, source)
         except InvalidTokenError as exc:
             log.info("jwt config %s: bearer token refused (%s)%s", exc.config or name, exc.reason,
                      compared(exc.expected, exc.seen))
-            return BearerResult(INVALID, reason=exc.reason)
+            result = BearerResult(INVALID, reason=exc.reason)
+            result.config = exc.config or name
+            return result
         except (StoreUnavailableError, KeySetUnavailableError) as exc:
             exc.config = exc.config or name
             result = BearerResult(UNAVAILABLE, reason="key_set_unavailable" if isinstance(
                 exc, KeySetUnavailableError) else "store_unavailable")
-            result.error = exc  # answered (and logged) by responses.unavailable_view
+            result.error, result.config = exc, exc.config  # answered (and logged) by responses.unavailable_view
             return result
         userid = userid_of(claims, guard.userid_path)
         if userid is None:

@@ -32,7 +32,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from ..exceptions import GrantError, InvalidTokenError, RevokedTokenError
+from ..exceptions import GrantError, InvalidTokenError, RevokedTokenError, StoreUnavailableError
 from ..jose.claims import userid_of
 from ..jose.issuer import IssuedToken, Issuer, refresh_audience
 from ..jose.keys import KeySet
@@ -71,6 +71,9 @@ class Revocation:
         self.config = config
         #: where security events go (the registry's, through events.safe_notify); none by default
         self.notify: Notify = notify or (lambda event: None)
+        #: told how each refresh grant ended: ``rotated``, ``retried``, the refusal's reason
+        #: code, ``store_unavailable`` or ``error`` (metrics count it); none by default
+        self.on_refresh: Callable[[str], None] | None = None
         self.store = store
         self.issuer = issuer
         self.verifier = verifier
@@ -164,13 +167,14 @@ class Revocation:
         """An access token and a refresh token that start a new family."""
         issuer = self._require_issuer()
         family, jti = secrets.token_urlsafe(16), issuer.new_jti()
-        access = issuer.issue(payload, extra={"fam": family})
+        access = issuer.issue(payload, extra={"fam": family}, quiet=True)
         start = int(access.claims["iat"])
         pair = self._with_refresh(access, payload, family, jti, start + self.config.refresh_max_age)
         key = self._key("fam", family)
         assert key is not None and pair.refresh_expires_in is not None
         self.store.start_family(key, jti, start, pair.refresh_expires_in + self.config.leeway + 1,
                                 subject=self._subject(access.claims))
+        issuer.report("access", "refresh")  # handed out once the store holds their family
         return pair
 
     def _require_issuer(self) -> Issuer:
@@ -185,12 +189,33 @@ class Revocation:
         expires_at = min(int(access.claims["iat"]) + self.config.refresh_expires_in, family_ends)
         refresh = issuer.refresh_token(payload, family, jti=jti, expires_at=expires_at,
                                        subject=userid_of(dict(access.claims), self._userid_path),
-                                       csrf=access.claims.get("csrf"))
+                                       csrf=access.claims.get("csrf"), quiet=True)
         return dataclasses.replace(access, refresh_token=refresh,
                                    refresh_expires_in=expires_at - int(access.claims["iat"]))
 
     def refresh(self, refresh_token: str, review: Review | None = None) -> IssuedToken:
-        """Rotate: a new pair for the family's current refresh token.
+        """Rotate: a new pair for the family's current refresh token (:meth:`rotate`), with
+        how it ended told to :attr:`on_refresh`."""
+        told = self.on_refresh
+        if told is None:
+            return self.rotate(refresh_token, review)[0]
+        try:
+            issued, outcome = self.rotate(refresh_token, review)
+        except GrantError as exc:
+            told(exc.reason)
+            raise
+        except StoreUnavailableError:
+            told("store_unavailable")
+            raise
+        except Exception:  # the host's refresh_payload, or a payload that cannot be signed
+            told("error")
+            raise
+        told(outcome)
+        return issued
+
+    def rotate(self, refresh_token: str, review: Review | None = None) -> tuple[IssuedToken, str]:
+        """Rotate: a new pair for the family's current refresh token, and ``rotated`` (or
+        ``retried``, for the token just rotated presented again within the grace).
 
         ``review`` (the ``refresh_payload`` callable, bound to the request) gets the payload
         the family carries and returns the payload of the new pair, or ``None`` to refuse;
@@ -220,7 +245,7 @@ class Revocation:
         issuer = self._require_issuer()
         # The access token is built before the rotation: a payload it cannot carry leaves the
         # family as it was, and its user must be the family's.
-        access = issuer.issue(payload, extra={"fam": family_id})
+        access = issuer.issue(payload, extra={"fam": family_id}, quiet=True)
         if self._subject(access.claims) != subject:
             self.store.end_family(family, self._end_ttl, subject=subject)
             self.notify(FamilyEnded(self.config.name, str(family_id), _user(subject), "subject_changed"))
@@ -241,7 +266,9 @@ class Revocation:
             elif outcome == Rotation.SUBJECT_REVOKED:
                 self.notify(FamilyEnded(config.name, str(family_id), _user(subject), "subject_revoked"))
             raise GrantError("invalid_grant", _REFUSALS[outcome])
-        return self._with_refresh(access, payload, str(family_id), new_jti, start + config.refresh_max_age)
+        pair = self._with_refresh(access, payload, str(family_id), new_jti, start + config.refresh_max_age)
+        issuer.report("access", "refresh")
+        return pair, str(outcome)
 
 
 def _user(subject_key: str | None) -> str | None:

@@ -16,6 +16,7 @@ from ..storage import RevocationStore, open_store
 from .events import KeySetFetchFailed, KeySetRecovered, Notify
 from .interfaces import IJWTPolicies, IJWTRuntimes
 from .keyload import load_keys
+from .meter import Meter, fetch_outcome, refresh_outcome
 from .revocation import Revocation
 from .settings import JWTConfig, setting_error
 
@@ -35,6 +36,8 @@ class JWTRuntime:
     #: the path of its refresh route (its refresh cookie's path derives from it), once the
     #: route's directive has bound it at commit
     refresh_path: str | None = None
+    #: what counts its verifications, tokens, refreshes and fetches (``add_jwt_metrics``)
+    meter: Meter | None = None
 
     @property
     def name(self) -> str:
@@ -48,11 +51,13 @@ def build_runtime(
     environ: Mapping[str, str] | None = None,
     store: RevocationStore | None = None,
     notify: Notify | None = None,
+    meter: Meter | None = None,
 ) -> JWTRuntime:
     """Load the keys of ``config`` and build its issuer, verifier and revocation.
 
     ``store`` replaces the one ``revocation_store`` names (tests pass a MemoryStore);
-    ``notify`` receives its security events (the directives give the registry's).
+    ``notify`` receives its security events (the directives give the registry's);
+    ``meter`` counts what it does (the directives give the one ``add_jwt_metrics`` registered).
     """
     keys = load_keys(config, environ)
     issuer = Issuer(config, keys, clock=clock) if keys.signing_key is not None else None
@@ -68,17 +73,26 @@ def build_runtime(
                                     "redis+sentinel://host:26379/service/0, with a numeric port") from None
         revocation = Revocation(config, keys, store, issuer, verifier, clock=clock, notify=notify)
     remote = keys.remote
-    if remote is not None and notify is not None:
-        send = notify
+    if remote is not None and (notify is not None or meter is not None):
 
         def fetched(outcome: str, reason: str | None) -> None:
+            if meter is not None:
+                meter.fetched(config.name, fetch_outcome(outcome, reason))
+            if notify is None:
+                return
             if outcome == "failed":
-                send(KeySetFetchFailed(config.name, remote.where, reason or "failed"))
-            else:
-                send(KeySetRecovered(config.name, remote.where))
+                notify(KeySetFetchFailed(config.name, remote.where, reason or "failed"))
+            elif outcome == "recovered":
+                notify(KeySetRecovered(config.name, remote.where))
 
         remote.on_fetch = fetched
-    return JWTRuntime(config, keys, issuer, verifier, revocation)
+    if meter is not None:
+        name = config.name
+        if issuer is not None:
+            issuer.on_issue = lambda kind: meter.issued(name, kind)
+        if revocation is not None:
+            revocation.on_refresh = lambda outcome: meter.refreshed(name, refresh_outcome(outcome))
+    return JWTRuntime(config, keys, issuer, verifier, revocation, meter=meter)
 
 
 def register_runtime(registry: Registry, node: JWTRuntime) -> None:

@@ -45,6 +45,11 @@ __all__ = [
     "security_policy_from_settings",
     "clock_from_settings",
     "CLOCK_KEY",
+    "METRICS_KEY",
+    "METRICS_ROUTE_KEY",
+    "METRICS_TOKEN_ENV_KEY",
+    "MetricsSettings",
+    "metrics_from_settings",
     "setting_error",
     "issuer_store_prefix",
 ]
@@ -53,6 +58,9 @@ PREFIX: Final = "jwt."
 CONFIGS_KEY: Final = "jwt.configs"
 SECURITY_POLICY_KEY: Final = "jwt.security_policy"
 CLOCK_KEY: Final = "jwt.clock"
+METRICS_KEY: Final = "jwt.metrics"
+METRICS_ROUTE_KEY: Final = "jwt.metrics_route"
+METRICS_TOKEN_ENV_KEY: Final = "jwt.metrics_token_env"
 
 _NAME_RE: Final = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")
 
@@ -460,6 +468,17 @@ GLOBAL_SETTINGS: Final[tuple[tuple[str, str, str], ...]] = (
      "For tests: a callable (or its dotted name) returning the time, used instead of "
      "`time.time` by every config declared in the settings, e.g. a "
      "`pyramid_jwtnode.tools.testing.Clock`. Never set it in production."),
+    (METRICS_KEY, "bool",
+     "Count verifications (with their reason codes and time), issued tokens, refresh grants and "
+     "remote key set fetches in Prometheus metrics (needs the `metrics` extra). Default false: "
+     "nothing is counted, and prometheus_client is never imported."),
+    (METRICS_ROUTE_KEY, "path",
+     "Serve the metrics at this path (`GET`, Prometheus's text format), e.g. `/metrics`; turns "
+     "`jwt.metrics` on. Under several worker processes, set `PROMETHEUS_MULTIPROC_DIR`."),
+    (METRICS_TOKEN_ENV_KEY, "text",
+     "The name of an environment variable holding the token the scraper sends as "
+     "`Authorization: Bearer <token>`: any other request to the metrics route gets 404. Unset, "
+     "the route answers anyone: use it in production unless the route is out of the public's reach."),
 )
 _GLOBAL_KEYS: Final = frozenset(key for key, _, _ in GLOBAL_SETTINGS)
 
@@ -763,6 +782,44 @@ def clock_from_settings(settings: Mapping[str, Any]) -> Callable[[], float] | No
         return Dotted("give a callable returning the time, e.g. pyramid_jwtnode.tools.testing.Clock(...)")(value)
     except Invalid as exc:
         raise ConfigurationError(f"{CLOCK_KEY} {exc.problem}. Fix: {_sentence(exc.fix)}") from None
+
+
+@dataclasses.dataclass(frozen=True)
+class MetricsSettings:
+    """What ``jwt.metrics``, ``jwt.metrics_route`` and ``jwt.metrics_token_env`` ask for."""
+
+    route: str | None = None
+    token_env: str | None = None
+
+
+_ENV_NAME: Final = Text(r"[A-Za-z_][A-Za-z0-9_]*", "must be the name of an environment variable",
+                        "give e.g. METRICS_TOKEN")
+
+
+def metrics_from_settings(settings: Mapping[str, Any]) -> MetricsSettings | None:
+    """The metrics the settings ask for, or ``None`` when they ask for none (pure)."""
+    values: dict[str, Any] = {}
+    for key, convert in ((METRICS_KEY, Flag()), (METRICS_ROUTE_KEY, _ROUTE), (METRICS_TOKEN_ENV_KEY, _ENV_NAME)):
+        raw = settings.get(key)
+        if raw is None or (isinstance(raw, str) and not raw.strip()):
+            continue
+        try:
+            values[key] = convert(raw)
+        except Invalid as exc:
+            raise ConfigurationError(f"{key} {exc.problem}. Fix: {_sentence(exc.fix)}") from None
+    route, token_env = values.get(METRICS_ROUTE_KEY), values.get(METRICS_TOKEN_ENV_KEY)
+    on = values.get(METRICS_KEY)
+    if on is False and (route or token_env):
+        raise ConfigurationError(
+            f"{METRICS_KEY} = false, but {METRICS_ROUTE_KEY if route else METRICS_TOKEN_ENV_KEY} is set. "
+            f"Fix: remove {METRICS_KEY} (the route turns metrics on), or the route's settings.")
+    if token_env and not route:
+        raise ConfigurationError(
+            f"{METRICS_TOKEN_ENV_KEY} is set but {METRICS_ROUTE_KEY} is not, so nothing would be "
+            f"guarded. Fix: set {METRICS_ROUTE_KEY} = /metrics, or remove {METRICS_TOKEN_ENV_KEY}.")
+    if not (on or route):
+        return None
+    return MetricsSettings(route, token_env)
 
 
 def security_policy_from_settings(settings: Mapping[str, Any]) -> tuple[str, ...]:

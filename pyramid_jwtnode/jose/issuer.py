@@ -85,6 +85,9 @@ class Issuer:
         if config.audience:
             fixed["aud"] = config.audience[0] if len(config.audience) == 1 else list(config.audience)
         self._fixed = fixed
+        #: Told ``"access"`` or ``"refresh"`` for each token handed out (the Pyramid
+        #: integration counts them); a token signed ``quiet`` is told by :meth:`report`.
+        self.on_issue: Callable[[str], None] | None = None
 
     def claims(self, payload: Any, *, expires_in: int | None = None,
                extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
@@ -173,18 +176,28 @@ class Issuer:
         )
 
     def issue(self, payload: Any, *, expires_in: int | None = None,
-              extra: Mapping[str, Any] | None = None) -> IssuedToken:
-        """Build the claims for ``payload`` and sign them."""
+              extra: Mapping[str, Any] | None = None, quiet: bool = False) -> IssuedToken:
+        """Build the claims for ``payload`` and sign them. ``quiet``: a token that may yet be
+        thrown away is not reported to :attr:`on_issue` (its caller reports it)."""
         claims = self.claims(payload, expires_in=expires_in, extra=extra)
-        return IssuedToken(
+        issued = IssuedToken(
             token=self.encode(claims),
             claims=claims,
             expires_in=claims["exp"] - claims["iat"],
             config=self.config.name,
         )
+        if not quiet and self.on_issue is not None:
+            self.on_issue("access")
+        return issued
+
+    def report(self, *kinds: str) -> None:
+        """Tell :attr:`on_issue` of tokens signed ``quiet`` that are handed out after all."""
+        if self.on_issue is not None:
+            for kind in kinds:
+                self.on_issue(kind)
 
     def refresh_token(self, payload: Any, family: str, *, jti: str, expires_at: int,
-                      subject: str | None = None, csrf: str | None = None) -> str:
+                      subject: str | None = None, csrf: str | None = None, quiet: bool = False) -> str:
         """A refresh token of ``family`` carrying the payload to issue again (``pld``), for this
         config's refresh endpoint only (``aud``: :func:`refresh_audience`), with the user id of
         its access tokens as ``sub`` (so that revoking the subject reaches it) and, for
@@ -198,7 +211,10 @@ class Issuer:
             claims["sub"] = subject
         if csrf is not None:
             claims["csrf"] = csrf
-        return self.encode(claims, refresh=True)
+        token = self.encode(claims, refresh=True)
+        if not quiet and self.on_issue is not None:
+            self.on_issue("refresh")
+        return token
 
     def new_jti(self) -> str:
         """A fresh random token id."""

@@ -311,8 +311,9 @@ class RemoteKeySet:
         self._failing = False
         #: Bumped every time the held keys change: verifiers forget what they verified before.
         self.generation = 0
-        #: Told ``("failed", reason)`` when a fetch fails and ``("recovered", None)`` when one
-        #: succeeds after failing (the Pyramid integration turns these into security events).
+        #: Told ``("failed", reason)`` when a fetch fails, ``("recovered", None)`` when one
+        #: succeeds after failing and ``("fetched", None)`` when any other succeeds (the
+        #: Pyramid integration turns these into security events and counts them).
         self.on_fetch: Callable[[str, str | None], None] | None = None
 
     # -- what verification asks -------------------------------------------------------
@@ -399,8 +400,8 @@ class RemoteKeySet:
                 self._keys, self._issuer = keys, issuer
                 self._expires = self._clock() + ttl
                 recovered, self._failing = self._failing, False
-            if recovered and self.on_fetch is not None:
-                self.on_fetch("recovered", None)
+            if self.on_fetch is not None:
+                self.on_fetch("recovered" if recovered else "fetched", None)
         finally:
             with self._lock:
                 self._in_flight = None
