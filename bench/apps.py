@@ -5,6 +5,9 @@ as {"data": ..., "iat": ..., "exp": ...} and answer with the RFC 6749 body.
 - ``handwritten``: a Pyramid view calling PyJWT with a key loaded once;
 - ``bare``: a WSGI callable calling PyJWT with a key loaded once;
 - ``protected`` / ``open``: one route behind the bearer-token policy and one without.
+
+``addon`` and ``guarded`` take ``metrics=True`` for the same app with Prometheus metrics on
+(``config.add_jwt_metrics()``): what counting costs.
 """
 
 from __future__ import annotations
@@ -39,11 +42,13 @@ def signing_key(algorithm: str) -> Any:
     return serialization.load_pem_private_key(key_file(algorithm).read_bytes(), password=None)
 
 
-def addon(algorithm: str = "HS256") -> Any:
+def addon(algorithm: str = "HS256", metrics: bool = False) -> Any:
     key: dict[str, Any] = ({"secret": SECRET} if algorithm.startswith("HS")
                            else {"private_key_file": str(key_file(algorithm))})
     with Configurator() as config:
         config.include("pyramid_jwtnode")
+        if metrics:
+            config.add_jwt_metrics("/metrics")
         config.add_jwt_config("igniteadmin", algorithm=algorithm, expires_in=LIFETIME, claims_key="data",
                               jti=False, token_route="/jwt/generate", token_route_method="GET",
                               payload=recipe_payload, **key)
@@ -92,7 +97,7 @@ class Root:
         pass
 
 
-def guarded(revocation_store: str | None = None) -> Any:
+def guarded(revocation_store: str | None = None, metrics: bool = False) -> Any:
     """/protected needs a valid bearer token (HS256); /open does the same work without auth.
 
     With ``revocation_store``, every verified token is also looked up in that store."""
@@ -101,6 +106,8 @@ def guarded(revocation_store: str | None = None) -> Any:
 
     with Configurator(root_factory=Root) as config:
         config.include("pyramid_jwtnode")
+        if metrics:
+            config.add_jwt_metrics("/metrics")
         extra = {"revocation_store": revocation_store, "store_prefix": "bench:jwt:"} if revocation_store else {}
         config.add_jwt_config("api", algorithm="HS256", secret=SECRET, expires_in=LIFETIME, **extra)
         config.set_jwt_security_policy("api")
@@ -117,7 +124,8 @@ def bearer_token() -> str:
                       algorithm="HS256")
 
 
-APPS = {"addon": addon, "handwritten": handwritten, "bare": bare}
+APPS = {"addon": addon, "handwritten": handwritten, "bare": bare,
+        "addon-metrics": lambda algorithm: addon(algorithm, metrics=True)}
 
 
 def keyed_policy_app(configs: dict[str, dict[str, Any]], policy: tuple[str, ...]) -> Any:

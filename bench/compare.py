@@ -11,6 +11,9 @@ Targets, each a server on 127.0.0.1 driven by ``wrk -t1 -c8 -d<seconds>s``:
     nodered            the recipe's own flow on Node-RED 4.1.8 + node-red-contrib-jwt 0.1.0
     addon/handwritten  RS256, ES256 and EdDSA variants
     protected, open    one route behind the bearer-token policy, one without
+    *-metrics          addon-HS256 and protected with Prometheus metrics on; *-metrics-mp the
+                       same in prometheus_client's multiprocess mode (PROMETHEUS_MULTIPROC_DIR),
+                       as under a server with several workers
     *-unpinned         addon and handwritten with the server free to float across CPUs
 
 Every server runs pinned to one CPU (taskset, --server-cpu) and wrk to the other
@@ -59,8 +62,18 @@ class Target:
     path: str = "/jwt/generate"
     headers: list[str] = field(default_factory=list)
     port: int = 0
+    env: dict[str, str] = field(default_factory=dict)
     process: subprocess.Popen[bytes] | None = None
     runs: list[dict[str, float]] = field(default_factory=list)
+
+
+def multiproc(name: str) -> dict[str, str]:
+    """The environment of a target in prometheus_client's multiprocess mode: a directory of its
+    own, emptied first (as a server's start-up should)."""
+    directory = Path(os.environ.get("TMPDIR", "/tmp")) / f"jwtnode-bench-metrics-{name}"
+    shutil.rmtree(directory, ignore_errors=True)
+    directory.mkdir(parents=True)
+    return {"PROMETHEUS_MULTIPROC_DIR": str(directory)}
 
 
 def free_port() -> int:
@@ -129,7 +142,8 @@ def nodered_target(seconds_to_install: float = 300) -> Target | None:
 
 def start(target: Target) -> None:
     target.process = subprocess.Popen(target.command, stdout=subprocess.DEVNULL,
-                                      stderr=subprocess.DEVNULL, start_new_session=True)
+                                      stderr=subprocess.DEVNULL, start_new_session=True,
+                                      env={**os.environ, **target.env} if target.env else None)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
@@ -256,6 +270,12 @@ def main(argv: list[str] | None = None) -> int:
         python_target("handwritten-EdDSA", "handwritten", "EdDSA", p, t),
         python_target("protected", "guarded", "-", p, t, path="/protected", headers=[bearer]),
         python_target("open", "guarded", "-", p, t, path="/open", headers=[bearer]),
+        # metrics off / on, each pair run back to back in every round
+        python_target("addon-HS256-metrics", "addon-metrics", "HS256", p, t),
+        python_target("protected-metrics", "guarded-metrics", "-", p, t, path="/protected", headers=[bearer]),
+        python_target("addon-HS256-metrics-mp", "addon-metrics", "HS256", p, t, env=multiproc("addon")),
+        python_target("protected-metrics-mp", "guarded-metrics", "-", p, t, path="/protected",
+                      headers=[bearer], env=multiproc("protected")),
         # the same, with the threads of one process free to run on either CPU
         python_target("addon-HS256-unpinned", "addon", "HS256", 1, 4, pinned=False),
         python_target("handwritten-HS256-unpinned", "handwritten", "HS256", 1, 4, pinned=False),
@@ -294,6 +314,9 @@ def main(argv: list[str] | None = None) -> int:
     for algorithm in ("HS256", "RS256", "ES256", "EdDSA"):
         ratio(f"addon-{algorithm}", f"handwritten-{algorithm}")
     ratio("addon-HS256-unpinned", "handwritten-HS256-unpinned")
+    for suffix in ("-metrics", "-metrics-mp"):  # what counting costs
+        ratio(f"addon-HS256{suffix}", "addon-HS256")
+        ratio(f"protected{suffix}", "protected")
     for name in ("addon-HS256", "handwritten-HS256", "bare-HS256"):
         ratio(name, "nodered")
         ratio(name, "nodered", "pss_kib")

@@ -2,6 +2,7 @@
 
     python bench/serve.py addon HS256 PORT [--processes N] [--threads T]
     python bench/serve.py guarded - PORT
+    python bench/serve.py guarded-metrics - PORT  (addon-metrics too: Prometheus metrics on)
     python bench/serve.py example - PORT        (example_app/testing.ini, as pserve would)
 
 With ``--processes N`` the listening socket is bound once and N forked waitress
@@ -27,8 +28,8 @@ import apps  # noqa: E402
 
 
 def build(name: str, algorithm: str) -> Any:
-    if name == "guarded":
-        return apps.guarded()
+    if name in ("guarded", "guarded-metrics"):
+        return apps.guarded(metrics=name.endswith("-metrics"))
     if name == "example":
         from pyramid.paster import get_app
 
