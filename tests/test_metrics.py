@@ -257,17 +257,38 @@ def test_metrics_from_code_and_from_the_ini_are_the_same() -> None:
         assert intr["route"] == "/metrics" and intr["token_env"] is None
 
 
-def test_metrics_without_a_route_count_into_the_registry_given() -> None:
+def test_metrics_without_a_route_count_into_the_default_registry() -> None:
+    """``jwt.metrics = true`` alone: prometheus_client's default registry, which the app's own
+    exporter serves; every app of the process counts into it."""
+    from prometheus_client import REGISTRY
+
+    settings = {**{k: v for k, v in API.items() if k != "jwt.metrics_route"}, "jwt.metrics": "true"}
+    labels = {"config": "api", "kind": "access"}
+    before = REGISTRY.get_sample_value("pyramid_jwtnode_tokens_issued_total", labels) or 0
+    app_with(settings).post("/token")
+    app_with(settings).post("/token")
+    assert REGISTRY.get_sample_value("pyramid_jwtnode_tokens_issued_total", labels) == before + 2
+
+
+def test_metrics_count_into_the_registry_given() -> None:
     registry = CollectorRegistry()
     settings = {k: v for k, v in API.items() if k != "jwt.metrics_route"}
-    app = app_with(settings, collector_registry=registry)
+    app_with(settings, collector_registry=registry).post("/token")
+    app = app_with(settings, collector_registry=registry, route="/metrics")  # the same registry: shared
     app.post("/token")
     assert registry.get_sample_value("pyramid_jwtnode_tokens_issued_total",
-                                     {"config": "api", "kind": "access"}) == 1.0
-    app.get("/metrics", status=404)
-    with pytest.raises(ConfigurationError) as info:  # a second app counting into the same registry
-        app_with(settings, collector_registry=registry)
-    assert "already holds pyramid_jwtnode's metrics" in str(info.value)
+                                     {"config": "api", "kind": "access"}) == 2.0
+    assert value(samples(app), "pyramid_jwtnode_tokens_issued_total", config="api", kind="access") == 2
+
+
+def test_a_registry_with_foreign_metrics_of_our_names() -> None:
+    from prometheus_client import Counter
+
+    registry = CollectorRegistry()
+    Counter("pyramid_jwtnode_refresh", "someone else's", registry=registry)
+    with pytest.raises(ConfigurationError) as info:
+        app_with({k: v for k, v in API.items() if k != "jwt.metrics_route"}, collector_registry=registry)
+    assert "already holds metrics named pyramid_jwtnode_* that pyramid_jwtnode did not make" in str(info.value)
 
 
 def test_metrics_twice_conflict() -> None:
@@ -781,3 +802,33 @@ def test_granian_with_two_workers_adds_their_counts_up(tmp_path: Path) -> None:
     # the readiness probe's token counts too
     assert value(found, "pyramid_jwtnode_tokens_issued_total", config="igniteadmin", kind="access") >= 61
     assert verifications(found, "igniteadmin") == {("accepted", "ok"): 60}
+
+
+def test_a_verify_route_counts_like_the_policy() -> None:
+    settings = {**{k: v for k, v in API.items() if k != "jwt.security_policy"}, "jwt.api.verify_route": "/verify"}
+    app = app_with(settings)
+    token = app.post("/token").json["access_token"]
+    app.get("/verify", headers=bearer(token))
+    app.get("/verify", headers=bearer("a.b"), status=401)
+    assert verifications(samples(app)) == {("accepted", "ok"): 1, ("refused", "segments"): 1}
+
+
+def test_the_docs_metrics_in_code(monkeypatch: pytest.MonkeyPatch) -> None:
+    """docs/examples/metrics_app.py: the settings' route and token, from code."""
+    import importlib.util
+
+    path = ROOT / "docs" / "examples" / "metrics_app.py"
+    spec = importlib.util.spec_from_file_location("metrics_app_example", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, "metrics_app_example", module)
+    spec.loader.exec_module(module)
+    monkeypatch.setenv("METRICS_TOKEN", SCRAPER)
+    settings = {k: v for k, v in API.items() if k != "jwt.metrics_route"}
+    with Configurator(settings=settings, root_factory=Root) as config:
+        config.include(module.includeme)
+    app = TestApp(config.make_wsgi_app())
+    app.post("/token")
+    app.get("/metrics", status=404)
+    found = samples(app, headers=bearer(SCRAPER))
+    assert value(found, "pyramid_jwtnode_tokens_issued_total", config="api", kind="access") == 1

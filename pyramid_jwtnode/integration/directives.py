@@ -529,9 +529,11 @@ def add_jwt_metrics(
 
     ``token_env`` names an environment variable holding the token the scraper sends as
     ``Authorization: Bearer <token>`` (read at start-up); any other request to the route gets
-    a 404. ``collector_registry`` is the ``prometheus_client`` registry to count into (default:
-    one of the app's own). Needs the ``metrics`` extra. ``jwt.metrics = true`` and
-    ``jwt.metrics_route`` call it.
+    a 404. ``collector_registry`` is the ``prometheus_client`` registry to count into; by
+    default, with a route, one of the app's own (the route serves it), without one,
+    ``prometheus_client.REGISTRY`` (the app's own exporter serves it). Apps of one process
+    counting into one registry share its counts. Needs the ``metrics`` extra; ``jwt.metrics =
+    true`` and ``jwt.metrics_route`` call it.
     """
     _add_metrics(config, route, token_env, collector_registry,
                  ("add_jwt_metrics()", "add_jwt_metrics(route=...)", "add_jwt_metrics(token_env=...)"))
@@ -545,7 +547,9 @@ def _add_metrics(config: Configurator, route: str | None, token_env: str | None,
                  collector_registry: Any, what: tuple[str, str, str]) -> None:
     on_key, route_key, token_key = what
     try:  # only an app that asks for metrics imports prometheus_client
-        from .metrics import MetricsView, PrometheusMeter, multiprocess_dir
+        from prometheus_client import REGISTRY
+
+        from .metrics import MetricsView, meter_for, multiprocess_dir
     except ModuleNotFoundError as exc:
         if not (exc.name or "").startswith("prometheus_client"):
             raise
@@ -568,12 +572,12 @@ def _add_metrics(config: Configurator, route: str | None, token_env: str | None,
                 f"{on_key}: PROMETHEUS_MULTIPROC_DIR names a directory that does not exist. Fix: "
                 "create it (empty) before the server starts, or unset it for one process.")
         try:
-            meter = PrometheusMeter(collector_registry)
+            meter = meter_for(REGISTRY if collector_registry is None and route is None else collector_registry)
         except ValueError:  # prometheus_client: "Duplicated timeseries in CollectorRegistry"
             raise ConfigurationError(
-                f"{on_key}: the prometheus_client registry given already holds pyramid_jwtnode's "
-                "metrics (another app in this process counts into it). Fix: give each app its "
-                "own registry, or leave collector_registry unset.") from None
+                f"{on_key}: the prometheus_client registry already holds metrics named "
+                "pyramid_jwtnode_* that pyramid_jwtnode did not make. Fix: rename those, or count "
+                "into a registry of your own (add_jwt_metrics(collector_registry=...)).") from None
         registry.registerUtility(meter, IJWTMeter)
         if view is not None:
             token = _metrics_token(token_env, token_key)

@@ -1,9 +1,11 @@
 """Prometheus metrics: the :class:`~pyramid_jwtnode.integration.meter.Meter` that counts in
 ``prometheus_client``, and the view that serves what it counted.
 
-Imported only when an app asks for metrics (``jwt.metrics = true`` or
+Imported only when an app asks for metrics (``jwt.metrics = true``, ``jwt.metrics_route`` or
 ``config.add_jwt_metrics()``); it needs the ``metrics`` extra
-(``pip install "pyramid_jwtnode[metrics]"``).
+(``pip install "pyramid_jwtnode[metrics]"``). An app that serves them on its own route counts
+into a registry of its own; without a route, they go to prometheus_client's default registry,
+which the app's own exporter serves.
 
 =============================================  ================================  ==========
 metric                                         labels                            type
@@ -24,6 +26,8 @@ from __future__ import annotations
 
 import hmac
 import os
+import threading
+import weakref
 from collections.abc import Callable
 from typing import Any, Final
 
@@ -36,7 +40,7 @@ from pyramid.response import Response
 
 from .meter import ACCEPTED
 
-__all__ = ["PrometheusMeter", "MetricsView", "multiprocess_dir", "BUCKETS"]
+__all__ = ["PrometheusMeter", "MetricsView", "meter_for", "multiprocess_dir", "BUCKETS"]
 
 #: Upper bounds (seconds) of the verification-time histogram: a token the verifier remembers
 #: takes microseconds, a new RS256 signature a few hundred, a remote key set fetch up to its
@@ -53,9 +57,26 @@ def multiprocess_dir() -> str | None:
     return os.environ.get("PROMETHEUS_MULTIPROC_DIR") or os.environ.get("prometheus_multiproc_dir")
 
 
+_SHARED: weakref.WeakKeyDictionary[CollectorRegistry, PrometheusMeter] = weakref.WeakKeyDictionary()
+_SHARED_LOCK = threading.Lock()
+
+
+def meter_for(registry: CollectorRegistry | None) -> PrometheusMeter:
+    """A meter counting into ``registry``: the one already there, when an app of this process
+    counts into it (a registry holds a metric's name once), else a new one. ``None``: a meter
+    with a registry of its own."""
+    if registry is None:
+        return PrometheusMeter()
+    with _SHARED_LOCK:
+        meter = _SHARED.get(registry)
+        if meter is None:
+            meter = _SHARED[registry] = PrometheusMeter(registry)
+        return meter
+
+
 class PrometheusMeter:
-    """Counts into ``registry`` (a new one per meter by default, so that two apps in one
-    process never clash; pass ``prometheus_client.REGISTRY`` to serve them with your own)."""
+    """Counts into ``registry`` (by default one of its own; :func:`meter_for` gives the one
+    of a shared registry such as ``prometheus_client.REGISTRY``)."""
 
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = CollectorRegistry(auto_describe=True) if registry is None else registry

@@ -470,8 +470,9 @@ GLOBAL_SETTINGS: Final[tuple[tuple[str, str, str], ...]] = (
      "`pyramid_jwtnode.tools.testing.Clock`. Never set it in production."),
     (METRICS_KEY, "bool",
      "Count verifications (with their reason codes and time), issued tokens, refresh grants and "
-     "remote key set fetches in Prometheus metrics (needs the `metrics` extra). Default false: "
-     "nothing is counted, and prometheus_client is never imported."),
+     "remote key set fetches in Prometheus metrics (needs the `metrics` extra). Without "
+     "`jwt.metrics_route` they go to prometheus_client's default registry, for the app's own "
+     "exporter. Default false: nothing is counted, and prometheus_client is never imported."),
     (METRICS_ROUTE_KEY, "path",
      "Serve the metrics at this path (`GET`, Prometheus's text format), e.g. `/metrics`; turns "
      "`jwt.metrics` on. Under several worker processes, set `PROMETHEUS_MULTIPROC_DIR`."),
