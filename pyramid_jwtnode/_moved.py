@@ -36,12 +36,18 @@ MOVED: Final = {
 class _Alias(importlib.abc.Loader):
     def __init__(self, target: str) -> None:
         self.target = target
+        self._spec: importlib.machinery.ModuleSpec | None = None
 
     def create_module(self, spec: importlib.machinery.ModuleSpec) -> ModuleType:
-        return importlib.import_module(self.target)
+        module = importlib.import_module(self.target)
+        self._spec = module.__spec__
+        return module
 
     def exec_module(self, module: ModuleType) -> None:
-        pass  # the target module is imported already
+        # The target module is imported already. The import system has just set its __spec__
+        # to the old name's: put its own back, or a relative import made inside one of its
+        # functions would resolve against the old package (ImportWarning, then the wrong module).
+        module.__spec__ = self._spec
 
 
 class _Finder(importlib.abc.MetaPathFinder):

@@ -133,6 +133,8 @@ def test_old_import_paths_still_work(old: str) -> None:
     from pyramid_jwtnode._moved import MOVED
 
     assert import_module(f"pyramid_jwtnode.{old}") is import_module(f"pyramid_jwtnode.{MOVED[old]}")
+    module = import_module(f"pyramid_jwtnode.{MOVED[old]}")
+    assert module.__spec__ is not None and module.__spec__.name == module.__name__  # its own, still
 
 
 def test_public_api_is_narrow_and_documented() -> None:
