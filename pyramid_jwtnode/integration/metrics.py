@@ -96,8 +96,10 @@ class PrometheusMeter:
             "pyramid_jwtnode_keyset_fetches", "Remote key set fetches, by config and outcome.",
             ("config", "outcome"), registry=self.registry)
         # A label set's child, looked up once: labels() takes a lock and checks its arguments
-        # at every call, and the verification is on every request's path.
+        # at every call, and the verification is on every request's path (one dict lookup
+        # there finds both of its children).
         self._children: dict[tuple[Any, ...], Any] = {}
+        self._verified: dict[tuple[str, str], tuple[Any, Any]] = {}
 
     def _child(self, metric: Any, *labels: str) -> Any:
         key = (id(metric), *labels)
@@ -107,9 +109,13 @@ class PrometheusMeter:
         return child
 
     def verified(self, config: str, reason: str, seconds: float) -> None:
-        self._child(self._verifications, config, "accepted" if reason == ACCEPTED else "refused",
-                    reason).inc()
-        self._child(self._seconds, config).observe(seconds)
+        children = self._verified.get((config, reason))
+        if children is None:
+            result = "accepted" if reason == ACCEPTED else "refused"
+            children = self._verified[(config, reason)] = (
+                self._verifications.labels(config, result, reason), self._seconds.labels(config))
+        children[0].inc()
+        children[1].observe(seconds)
 
     def issued(self, config: str, kind: str) -> None:
         self._child(self._issued, config, kind).inc()
