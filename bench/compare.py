@@ -247,6 +247,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=4, help="waitress threads per process (default 4)")
     parser.add_argument("--server-cpu", default="0", help="CPU the servers are pinned to (default 0)")
     parser.add_argument("--client-cpu", default="1", help="CPU wrk is pinned to (default 1)")
+    parser.add_argument("--out", help="the report's file (default bench/results/compare-<date>.md)")
     args = parser.parse_args(argv)
     if shutil.which("wrk") is None:
         raise SystemExit("wrk not found: run 'bash bench/run', or install the Debian package wrk")
@@ -260,6 +261,9 @@ def main(argv: list[str] | None = None) -> int:
     p, t = args.processes, args.threads
     targets = [
         python_target("addon-HS256", "addon", "HS256", p, t),
+        # metrics on, right after metrics off: each pair runs back to back in every round
+        python_target("addon-HS256-metrics", "addon-metrics", "HS256", p, t),
+        python_target("addon-HS256-metrics-mp", "addon-metrics", "HS256", p, t, env=multiproc("addon")),
         python_target("handwritten-HS256", "handwritten", "HS256", p, t),
         python_target("bare-HS256", "bare", "HS256", p, t),
         python_target("addon-RS256", "addon", "RS256", p, t),
@@ -269,13 +273,10 @@ def main(argv: list[str] | None = None) -> int:
         python_target("addon-EdDSA", "addon", "EdDSA", p, t),
         python_target("handwritten-EdDSA", "handwritten", "EdDSA", p, t),
         python_target("protected", "guarded", "-", p, t, path="/protected", headers=[bearer]),
-        python_target("open", "guarded", "-", p, t, path="/open", headers=[bearer]),
-        # metrics off / on, each pair run back to back in every round
-        python_target("addon-HS256-metrics", "addon-metrics", "HS256", p, t),
         python_target("protected-metrics", "guarded-metrics", "-", p, t, path="/protected", headers=[bearer]),
-        python_target("addon-HS256-metrics-mp", "addon-metrics", "HS256", p, t, env=multiproc("addon")),
         python_target("protected-metrics-mp", "guarded-metrics", "-", p, t, path="/protected",
                       headers=[bearer], env=multiproc("protected")),
+        python_target("open", "guarded", "-", p, t, path="/open", headers=[bearer]),
         # the same, with the threads of one process free to run on either CPU
         python_target("addon-HS256-unpinned", "addon", "HS256", 1, 4, pinned=False),
         python_target("handwritten-HS256-unpinned", "handwritten", "HS256", 1, 4, pinned=False),
@@ -283,7 +284,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_nodered:
         node = nodered_target()
         if node is not None:
-            targets.insert(3, node)
+            targets.insert(5, node)
     if args.only:
         targets = [t for t in targets if t.name in args.only]
     try:
@@ -334,7 +335,7 @@ def main(argv: list[str] | None = None) -> int:
         "targets": summary,
         "ratios": ratios,
     }
-    out = RESULTS / f"compare-{datetime.date.today().isoformat()}.md"
+    out = Path(args.out) if args.out else RESULTS / f"compare-{datetime.date.today().isoformat()}.md"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(render(report))
     print(render(report))
