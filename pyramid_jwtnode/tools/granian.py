@@ -7,14 +7,19 @@ One call serves an app's ini file the way ``example_app/serve`` does::
 
     serve("production.ini")       # HOST, PORT, WEB_CONCURRENCY from the environment
 
-granian parses HTTP in Rust and holds slow clients in its event loop, so the Python workers
-only ever see whole requests: no buffering proxy is needed in front. Each worker runs the
-app on one blocking thread (``--blocking-threads 1``, a single-threaded runtime, HTTP/1.1):
-measured the fastest for this app on small machines. ``SIGTERM``/``SIGINT`` stop it
-gracefully (requests under way finish); ``SIGHUP`` respawns the workers without closing the
-port. Every log line passes through :func:`pyramid_jwtnode.tools.deploy.redact`; the access
-log is :class:`~pyramid_jwtnode.tools.deploy.AccessLog` around the app (``ACCESS_LOG=0`` turns
-it off), several times cheaper than granian's own.
+granian parses HTTP in Rust and holds slow clients in its event loop: a request reaches a
+Python worker once its headers are in, so clients that dribble their headers hold no worker
+and no buffering proxy is needed for them (a request *body* is streamed to the app as it
+reads it: see the docs). Each worker runs the app on one blocking thread
+(``blocking_threads=1``, a single-threaded runtime, HTTP/1.1): measured the fastest for this
+app on small machines. The app is loaded once, in the main process, before the workers are
+forked (a mistake in the ini file stops it before any worker starts, and the workers share
+the loaded code's memory); ``SIGHUP`` loads the ini file again there and respawns the
+workers without closing the port (a file that no longer loads is logged, and the workers
+keep the app they had); ``SIGTERM``/``SIGINT`` stop it gracefully (requests under way
+finish). Every log line passes through :func:`pyramid_jwtnode.tools.deploy.redact`; the
+access log is :class:`~pyramid_jwtnode.tools.deploy.AccessLog` around the app
+(``ACCESS_LOG=0`` turns it off), several times cheaper than granian's own.
 
 Needs granian (``pip install "pyramid_jwtnode[granian]"``); nothing else in the package
 imports this module.
@@ -22,6 +27,9 @@ imports this module.
 
 from __future__ import annotations
 
+import gc
+import logging
+import logging.config
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -29,11 +37,15 @@ from typing import Any
 
 from .deploy import AccessLog, bind_address, worker_count
 
-__all__ = ["serve", "server_options", "access_log", "logging_config", "app_from_environ", "INI_ENV"]
+__all__ = ["serve", "server_options", "access_log", "logging_config", "load_app", "app_from_environ",
+           "INI_ENV"]
 
 #: The environment variable that tells the workers which ini file to load.
 INI_ENV = "PYRAMID_JWTNODE_INI"
 _REDACTING = "pyramid_jwtnode.tools.deploy.RedactingFormatter"
+_LOG = logging.getLogger(__name__)
+# The app the main process loaded (serve): forked workers inherit it.
+_loaded: Any = None
 _FLAGS = {"1": True, "true": True, "on": True, "yes": True, "0": False, "false": False, "off": False, "no": False}
 
 
@@ -79,35 +91,84 @@ def access_log(environ: Mapping[str, str] | None = None) -> bool:
     return _FLAGS[value]
 
 
-def app_from_environ() -> Any:
-    """The WSGI app of the ini file :data:`INI_ENV` names (the factory each worker calls)."""
+def load_app(ini: str | Path) -> Any:
+    """The WSGI app of ``ini``'s ``[app:main]``, inside the access log unless ``ACCESS_LOG=0``."""
     from pyramid.paster import get_app
 
-    ini = os.environ.get(INI_ENV)
-    if not ini:
-        raise RuntimeError(f"{INI_ENV} names no ini file: start the server with serve(ini)")
-    app = get_app(ini, "main")
+    app = get_app(str(ini), "main")
     return AccessLog(app) if access_log() else app
 
 
-def serve(ini: str | Path, environ: Mapping[str, str] | None = None) -> None:
-    """Serve the app of ``ini`` on granian until a signal stops it."""
+def app_from_environ() -> Any:
+    """The app each worker serves (granian calls it in the worker): the one the main process
+    loaded before forking it, else (a worker that was not forked) the ini file
+    :data:`INI_ENV` names, loaded here."""
+    if _loaded is not None:
+        return _loaded
+    ini = os.environ.get(INI_ENV)
+    if not ini:
+        raise RuntimeError(f"{INI_ENV} names no ini file: start the server with serve(ini)")
+    return load_app(ini)
+
+
+def _preload(ini: Path) -> None:
+    """Load the app in the main process, then freeze what is loaded (``gc.freeze``) so that the
+    workers' garbage collector never writes to the pages they share with it."""
+    global _loaded
+    app = load_app(ini)  # raises, leaving the app loaded before (if any) in place
+    gc.unfreeze()
+    _loaded = app
+    gc.collect()
+    gc.freeze()
+
+
+def _try_preload(ini: Path, failed: str) -> bool:
+    """:func:`_preload`, or the reason it failed logged (redacted) after ``failed``: the
+    message of a configuration error, the traceback of anything else."""
+    from pyramid.exceptions import ConfigurationError
+
+    try:
+        _preload(ini)
+    except ConfigurationError as exc:
+        _LOG.error("%s %s: %s", ini, failed, exc)
+    except Exception:
+        _LOG.exception("%s %s", ini, failed)
+    else:
+        return True
+    return False
+
+
+def _reload(ini: Path) -> None:
+    """On ``SIGHUP``, before granian respawns the workers: load the ini file again."""
+    if _try_preload(ini, "could not be loaded again: the workers keep serving the app loaded before"):
+        _LOG.info("%s loaded again: the workers respawned now serve it", ini)
+
+
+def serve(ini: str | Path, environ: Mapping[str, str] | None = None, **options: Any) -> None:
+    """Serve the app of ``ini`` on granian until a signal stops it; exit with status 1, the
+    error logged, when the ini file cannot be loaded. ``options`` are passed to
+    :class:`granian.Granian` over the ones chosen here (``blocking_threads=4``, say)."""
     from granian import Granian
     from granian.constants import HTTPModes, Interfaces, RuntimeModes
 
-    options = server_options(environ)
-    os.environ[INI_ENV] = str(Path(ini).resolve())  # the workers inherit it
-    server: Any = Granian(  # granian's own types are not complete
-        "pyramid_jwtnode.tools.granian:app_from_environ",
-        factory=True,
-        interface=Interfaces.WSGI,
-        http=HTTPModes.http1,
-        runtime_mode=RuntimeModes.st,
-        blocking_threads=1,
-        log_dictconfig=logging_config(),
-        respawn_failed_workers=True,
-        workers_kill_timeout=30,  # a worker that has not stopped 30 s after TERM is killed
-        websockets=False,
+    chosen: dict[str, Any] = {
+        "factory": True,
+        "interface": Interfaces.WSGI,
+        "http": HTTPModes.http1,
+        "runtime_mode": RuntimeModes.st,
+        "blocking_threads": 1,
+        "log_dictconfig": logging_config(),
+        "respawn_failed_workers": True,
+        "workers_kill_timeout": 30,  # a worker that has not stopped 30 s after TERM is killed
+        "websockets": False,
+        **server_options(environ),
         **options,
-    )
+    }
+    path = Path(ini).resolve()
+    os.environ[INI_ENV] = str(path)  # for workers that are not forked (another start method)
+    logging.config.dictConfig(chosen["log_dictconfig"])  # loading the app may log: redacted too
+    if not _try_preload(path, "could not be loaded: not serving"):  # before any worker starts
+        raise SystemExit(1)
+    server: Any = Granian("pyramid_jwtnode.tools.granian:app_from_environ", **chosen)  # granian's types are incomplete
+    server.on_reload(lambda: _reload(path))
     server.serve()
