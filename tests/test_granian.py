@@ -222,10 +222,25 @@ def test_the_access_log_never_holds_a_token(served: Served) -> None:
 
 
 @pytest.mark.slow
-def test_term_stops_gracefully(served: Served) -> None:
-    token_of(served)
-    assert served.stop() == 0
-    assert "Shutting down granian" in served.output()
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_term_and_int_stop_gracefully_finishing_the_request_under_way(tmp_path: Path, signum: int) -> None:
+    server = Served(tmp_path, ini=production_ini(tmp_path, token_route_method="POST"))
+    try:
+        body = b"grant_type=client_credentials"
+        with socket.create_connection(("127.0.0.1", server.port), timeout=20) as sock:
+            sock.sendall(b"POST /jwt/generate HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+                         b"Content-Type: application/x-www-form-urlencoded\r\n"
+                         b"Content-Length: %d\r\n\r\n%s" % (len(body), body[:5]))
+            time.sleep(0.5)  # the app is reading the body
+            server.process.send_signal(signum)
+            time.sleep(0.5)
+            sock.sendall(body[5:])
+            answer = sock.recv(200)
+        assert answer.startswith(b"HTTP/1.1 200 "), answer
+        assert server.process.wait(20) == 0
+        assert "Shutting down granian" in server.output()
+    finally:
+        server.stop()
 
 
 @pytest.mark.slow
@@ -314,7 +329,9 @@ def test_without_the_secret_it_refuses_to_start_and_says_why(tmp_path: Path) -> 
     done = subprocess.run([sys.executable, str(SERVE)], env=environ, cwd=tmp_path, capture_output=True,
                           text=True, timeout=30)
     output = done.stdout + done.stderr
-    assert "IGNITE_JWT_SECRET" in output, output
+    assert "IGNITE_JWT_SECRET" in output and "jwt.igniteadmin.secret_env" in output, output
+    assert done.returncode == 1
+    assert "Starting granian" not in output  # the main process stopped before any worker
 
 
 @pytest.mark.slow

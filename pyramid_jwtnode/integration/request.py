@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from pyramid.config import Configurator
+from pyramid.config import PHASE3_CONFIG, Configurator
+from pyramid.decorator import reify
+from pyramid.interfaces import IRequestFactory
 from pyramid.request import Request
 
 from .interfaces import IJWTPolicies
@@ -18,9 +20,11 @@ from .policy import JWTSecurityPolicy
 from .runtime import get_jwt_runtime
 
 __all__ = ["create_jwt", "jwt_claims", "jwt_config", "revoke_jwt", "revoke_jwt_subject",
-           "add_claims_property", "policies_of"]
+           "add_claims_property", "with_claims_properties", "policies_of"]
 
 _CLAIMS_PROPERTY: Final = "pyramid_jwtnode.jwt_claims_property"
+# After the actions of the default order, set_request_factory's among them.
+_AFTER_REQUEST_FACTORY: Final = PHASE3_CONFIG + 1
 
 
 def policies_of(request: Request) -> list[JWTSecurityPolicy]:
@@ -97,10 +101,50 @@ def revoke_jwt_subject(request: Request, userid: str, config: str | None = None)
 def add_claims_property(config: Configurator) -> None:
     """Add ``request.jwt_claims`` and ``request.jwt_config`` once per app.
 
-    Request properties make Pyramid build a request class per request (~16 us): only
-    apps that verify tokens get them, so a token-issuing app pays nothing.
+    Only apps that verify tokens get them. They are properties of the app's request class:
+    when the configuration commits, its request factory (Pyramid's ``Request``, or the class
+    given to ``config.set_request_factory``) is replaced by a subclass that has them, made
+    once. Added as request extensions (``add_request_method``), they would make Pyramid build
+    a new request class on every request (~15 µs in-process, and a fifth of the CPU of a token
+    request served by granian: bench/budget.py). A request factory that is not a class is
+    wrapped: each request it makes is given the subclass of its own class (made once per class).
     """
-    if not config.registry.get(_CLAIMS_PROPERTY):
-        config.registry[_CLAIMS_PROPERTY] = True
-        config.add_request_method(jwt_claims, "jwt_claims", reify=True)
-        config.add_request_method(jwt_config, "jwt_config", reify=True)
+    if config.registry.get(_CLAIMS_PROPERTY):
+        return
+    config.registry[_CLAIMS_PROPERTY] = True
+
+    def register() -> None:
+        factory = config.registry.queryUtility(IRequestFactory, default=Request)
+        made = with_claims_properties(factory) if isinstance(factory, type) else _Subclassing(factory)
+        config.registry.registerUtility(made, IRequestFactory)
+
+    config.action(("jwt-request-class",), register, order=_AFTER_REQUEST_FACTORY)
+
+
+class _Subclassing:
+    """A request factory that is not a class, wrapped: the requests it makes get the subclass
+    of their class with the two properties (the same layout, so ``__class__`` may change)."""
+
+    def __init__(self, factory: Any) -> None:
+        self.factory = factory
+        self._classes: dict[type[Request], type[Request]] = {}
+
+    def __call__(self, environ: dict[str, Any]) -> Request:
+        request = self.factory(environ)
+        cls = type(request)
+        made = self._classes.get(cls)
+        if made is None:
+            made = self._classes[cls] = with_claims_properties(cls)
+        request.__class__ = made
+        return request
+
+    def blank(self, path: str, *args: Any, **kw: Any) -> Request:
+        """What ``pyramid.scripting.prepare`` asks of a request factory."""
+        return self(Request.blank(path, *args, **kw).environ)
+
+
+def with_claims_properties(factory: type[Request]) -> type[Request]:
+    """A subclass of the request class ``factory`` with ``jwt_claims`` and ``jwt_config`` as
+    reified properties (computed on first use, then kept for the request)."""
+    return type(factory.__name__, (factory,), {"__module__": factory.__module__,
+                                                "jwt_claims": reify(jwt_claims), "jwt_config": reify(jwt_config)})
