@@ -755,8 +755,10 @@ def test_gunicorn_with_two_workers_adds_their_counts_up(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_granian_with_two_workers_adds_their_counts_up(tmp_path: Path) -> None:
-    """docs/examples/metrics.ini on the production server (granian), two workers."""
+@pytest.mark.parametrize("given", [True, False], ids=["directory given", "directory made by serve"])
+def test_granian_with_two_workers_adds_their_counts_up(tmp_path: Path, given: bool) -> None:
+    """docs/examples/metrics.ini on the production server (granian), two workers; without
+    PROMETHEUS_MULTIPROC_DIR, serve makes a directory of its own (and removes it at the end)."""
     import os
 
     from .test_granian import SECRET, free_port
@@ -767,6 +769,8 @@ def test_granian_with_two_workers_adds_their_counts_up(tmp_path: Path) -> None:
     log = (tmp_path / "serve.log").open("w")
     env = {**os.environ, "HOST": "127.0.0.1", "PORT": str(port), "WEB_CONCURRENCY": "2",
            "IGNITE_JWT_SECRET": SECRET, "METRICS_TOKEN": SCRAPER, "PROMETHEUS_MULTIPROC_DIR": str(directory)}
+    if not given:
+        del env["PROMETHEUS_MULTIPROC_DIR"]
     process = subprocess.Popen(
         [sys.executable, "-c", "import sys; from pyramid_jwtnode.tools.granian import serve; serve(sys.argv[1])",
          str(ROOT / "docs" / "examples" / "metrics.ini")], env=env, cwd=tmp_path, stdout=log,
@@ -788,6 +792,10 @@ def test_granian_with_two_workers_adds_their_counts_up(tmp_path: Path) -> None:
             assert time.monotonic() < deadline and process.poll() is None, (tmp_path / "serve.log").read_text()
             time.sleep(0.1)
         _load(get, 60)
+        if not given:
+            made = re.search(r"added up in (\S+) \(PROMETHEUS_MULTIPROC_DIR\)", (tmp_path / "serve.log").read_text())
+            assert made is not None, (tmp_path / "serve.log").read_text()
+            directory = Path(made.group(1))
         writers = {p.stem.rpartition("_")[2] for p in directory.glob("counter_*.db")}
         found = _served_metrics(get)
     finally:
@@ -799,6 +807,8 @@ def test_granian_with_two_workers_adds_their_counts_up(tmp_path: Path) -> None:
             process.wait(10)
         log.close()
     assert len(writers) == 2, writers  # both workers counted
+    assert given or not directory.exists()  # serve's own directory is gone
+    assert "each scrape shows one worker's counts" not in (tmp_path / "serve.log").read_text()
     # the readiness probe's token counts too
     assert value(found, "pyramid_jwtnode_tokens_issued_total", config="igniteadmin", kind="access") >= 61
     assert verifications(found, "igniteadmin") == {("accepted", "ok"): 60}
@@ -832,3 +842,22 @@ def test_the_docs_metrics_in_code(monkeypatch: pytest.MonkeyPatch) -> None:
     app.get("/metrics", status=404)
     found = samples(app, headers=bearer(SCRAPER))
     assert value(found, "pyramid_jwtnode_tokens_issued_total", config="api", kind="access") == 1
+
+
+@pytest.mark.parametrize(("workers", "directory", "warned"), [(2, None, True), (1, None, False), (2, "/x", False)])
+def test_serve_warns_when_several_workers_would_count_apart(
+        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, workers: int, directory: str | None,
+        warned: bool) -> None:
+    """An app counting metrics (declared in code, which serve cannot see before loading it) under
+    several workers without PROMETHEUS_MULTIPROC_DIR: serve says each scrape sees one worker."""
+    from pyramid_jwtnode.tools import granian
+
+    monkeypatch.setattr(granian, "_loaded", app_with(API).app)
+    monkeypatch.delenv("prometheus_multiproc_dir", raising=False)
+    if directory is None:
+        monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR", raising=False)
+    else:
+        monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", directory)
+    with caplog.at_level("WARNING", logger="pyramid_jwtnode.tools.granian"):
+        granian._warn_single_process_metrics(workers)
+    assert ("each scrape shows one worker's counts" in caplog.text) is warned

@@ -33,7 +33,7 @@ TIERS: dict[str, list[str]] = {
     "integration": ["__init__", "interfaces", "events", "meter", "converters", "settings", "keyload", "revocation",
                     "runtime", "reading", "responses", "cookies", "views", "policy", "request", "csrf", "metrics",
                     "directives", "wiring"],
-    "tools": ["__init__", "deploy", "gunicorn", "granian", "keygen", "testing", "pytest_plugin", "explain", "cli"],
+    "tools": ["__init__", "deploy", "gunicorn", "granian", "keygen", "testing", "pytest_plugin", "explain", "debugtoolbar", "cli"],
     "flowimport": ["__init__", "jsliteral", "flow"],
 }
 #: Which tiers each tier may import (besides its own modules).

@@ -50,13 +50,17 @@ if TYPE_CHECKING:
     from .revocation import Revocation
     from .runtime import JWTRuntime
 
-__all__ = ["JWTSecurityPolicy", "BearerResult", "CONFIG_PRINCIPAL", "principals_for"]
+__all__ = ["JWTSecurityPolicy", "BearerResult", "CONFIG_PRINCIPAL", "PERMITS_RECORD", "principals_for"]
 
 log = logging.getLogger("pyramid_jwtnode")
 
 #: The principal naming the config that accepted a token: ``jwt-config:<name>``. A token's own
 #: claims can never produce one.
 CONFIG_PRINCIPAL: Final = "jwt-config:"
+#: The environ key under which a list asks :meth:`JWTSecurityPolicy.permits` to record its
+#: decisions for the request (what :mod:`pyramid_jwtnode.tools.debugtoolbar` shows).
+PERMITS_RECORD: Final = "pyramid_jwtnode.permits"
+
 
 class Credentials(StrEnum):
     """What a request's credentials came to."""
@@ -317,14 +321,32 @@ class JWTSecurityPolicy:
         request.__dict__[self._cache_key] = result
         return result
 
-    def _authenticate(self, request: Request) -> BearerResult:
+    def presented(self, request: Request) -> tuple[Credentials, str | None, str | None, str | None]:
+        """What the request presents, read as :meth:`authenticate` reads it, without verifying:
+        ``(state, token or reason, source, config)``. ``state`` is ``absent``, ``malformed``
+        (with the reason code) or ``valid`` (a token to verify, from ``source``: ``header``,
+        ``query`` or ``cookie``); ``config`` names the config a cookie belongs to."""
+        state, value, source, forced = self._read(request)
+        return state, value, source, forced.name if forced is not None else None
+
+    def decided(self, request: Request) -> BearerResult | None:
+        """What :meth:`authenticate` decided for ``request``, or ``None`` when nothing has asked
+        it yet (a view without a permission, say): never verifies."""
+        result: BearerResult | None = request.__dict__.get(self._cache_key)
+        return result
+
+    def _read(self, request: Request) -> tuple[Credentials, str | None, str | None, _Guard | None]:
         state, value, source = self._token(request)
-        name = self.chooser.candidates[0].name
         forced: _Guard | None = None
         if state == ABSENT and self.cookie_guards:
             found = self._cookie(request)  # no Authorization header: a cookie may carry one
             if found is not None:
                 (forced, value), state, source = found, VALID, "cookie"
+        return state, value, source, forced
+
+    def _authenticate(self, request: Request) -> BearerResult:
+        state, value, source, forced = self._read(request)
+        name = self.chooser.candidates[0].name
         if state == ABSENT:
             return BearerResult(ABSENT)
         if state == MALFORMED:
@@ -446,8 +468,14 @@ class JWTSecurityPolicy:
         return principals_for(guard, result.userid, result.claims)
 
     def permits(self, request: Request, context: Any, permission: str) -> Any:
-        """Pyramid's ACL check with :meth:`principals`."""
-        return self._acl.permits(context, self.principals(request), permission)
+        """Pyramid's ACL check with :meth:`principals`. When the request's environ holds a
+        list under :data:`PERMITS_RECORD` (the debug toolbar panel puts one there), each
+        decision is appended to it as ``(policy, permission, result)``."""
+        result = self._acl.permits(context, self.principals(request), permission)
+        record = request.environ.get(PERMITS_RECORD)
+        if record is not None:
+            record.append((self, permission, result))
+        return result
 
     def revoke(self, request: Request) -> bool:
         """Revoke the request's verified bearer token (and its refresh family): logout.

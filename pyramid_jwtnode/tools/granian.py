@@ -31,10 +31,14 @@ import gc
 import logging
 import logging.config
 import os
+import shutil
+import sys
+import tempfile
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
+from ..integration.interfaces import IJWTMeter
 from .deploy import AccessLog, bind_address, worker_count
 
 __all__ = ["serve", "server_options", "access_log", "logging_config", "load_app", "app_from_environ",
@@ -167,8 +171,52 @@ def serve(ini: str | Path, environ: Mapping[str, str] | None = None, **options: 
     path = Path(ini).resolve()
     os.environ[INI_ENV] = str(path)  # for workers that are not forked (another start method)
     logging.config.dictConfig(chosen["log_dictconfig"])  # loading the app may log: redacted too
-    if not _try_preload(path, "could not be loaded: not serving"):  # before any worker starts
-        raise SystemExit(1)
-    server: Any = Granian("pyramid_jwtnode.tools.granian:app_from_environ", **chosen)  # granian's types are incomplete
-    server.on_reload(lambda: _reload(path))
-    server.serve()
+    made = _metrics_directory(path, chosen["workers"])  # before prometheus_client is imported
+    try:
+        if not _try_preload(path, "could not be loaded: not serving"):  # before any worker starts
+            raise SystemExit(1)
+        _warn_single_process_metrics(chosen["workers"])
+        server: Any = Granian("pyramid_jwtnode.tools.granian:app_from_environ", **chosen)  # incomplete types
+        server.on_reload(lambda: _reload(path))
+        server.serve()
+    finally:
+        if made is not None:
+            shutil.rmtree(made, ignore_errors=True)
+
+
+#: prometheus_client's multiprocess directory variable (and the older, lower-case spelling).
+_MULTIPROC: Final = ("PROMETHEUS_MULTIPROC_DIR", "prometheus_multiproc_dir")
+
+
+def _metrics_directory(ini: Path, workers: int) -> str | None:
+    """With several workers, and an ini file whose settings ask for metrics (``jwt.metrics``,
+    ``jwt.metrics_route``), a fresh, empty directory for prometheus_client's multiprocess mode
+    when ``PROMETHEUS_MULTIPROC_DIR`` is unset: set it, and return it (removed at the end)."""
+    if workers < 2 or any(os.environ.get(name) for name in _MULTIPROC) or "prometheus_client" in sys.modules:
+        return None
+    from pyramid.paster import get_appsettings
+
+    from ..integration.settings import metrics_from_settings
+
+    try:
+        wanted = metrics_from_settings(get_appsettings(str(ini), "main")) is not None
+    except Exception:  # noqa: BLE001 - loading the app reports what is wrong with the file
+        return None
+    if not wanted:
+        return None
+    directory = tempfile.mkdtemp(prefix="pyramid_jwtnode-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory  # the workers inherit it
+    _LOG.info("metrics of %d workers are added up in %s (PROMETHEUS_MULTIPROC_DIR)", workers, directory)
+    return directory
+
+
+def _warn_single_process_metrics(workers: int) -> None:
+    """Warn when the loaded app counts metrics in one process's memory under several workers:
+    each scrape would see the counts of whichever worker answered it."""
+    registry = getattr(getattr(_loaded, "app", _loaded), "registry", None)
+    if workers < 2 or registry is None or registry.queryUtility(IJWTMeter) is None:
+        return
+    if not any(os.environ.get(name) for name in _MULTIPROC):
+        _LOG.warning("the app counts metrics, but %d workers run without PROMETHEUS_MULTIPROC_DIR: "
+                     "each scrape shows one worker's counts. Fix: set PROMETHEUS_MULTIPROC_DIR to an "
+                     "empty directory before starting", workers)

@@ -1,0 +1,206 @@
+"""A pyramid_debugtoolbar panel: what the jwt security policy decided for each request, and why.
+
+For every request the toolbar records, the panel "JWT" shows, for each jwt security policy:
+where the token came from (the ``Authorization`` header, a cookie, the ``access_token`` query
+parameter), the config that checked it and how that config was chosen, the outcome with its
+reason code and a one-line fix, each check in order (the steps of ``pjwt explain``), the
+token's header and claims (never its signature), the user id and principals, and each ACL
+decision the policy made for the request: the permission, allowed or denied, and the ACL
+entry that decided. Enable it in a development ini file (needs the ``debugtoolbar`` extra)::
+
+    pyramid.includes = pyramid_debugtoolbar
+    debugtoolbar.includes = pyramid_jwtnode.tools.debugtoolbar
+
+The panel only reads what the policy decided for the request; when nothing asked (a view
+without a permission), it says so, and shows what the policy would decide. Never enable the
+toolbar in production: it keeps recent requests in memory and its own panels (headers,
+request variables) show the raw ``Authorization`` header and cookies.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Sequence
+from typing import Any, Final
+
+from pyramid.config import Configurator
+from pyramid.exceptions import ConfigurationError
+from pyramid.request import Request
+from pyramid.response import Response
+from pyramid_debugtoolbar.panels import DebugPanel
+
+from ..exceptions import JWTNodeError
+from ..integration.policy import PERMITS_RECORD, BearerResult, JWTSecurityPolicy
+from ..integration.request import policies_of
+from ..jose.verifier import peek_claims, peek_header
+from .explain import FIXES, Step, explain
+
+__all__ = ["JWTDebugPanel", "PolicyReport", "AclDecision", "report", "includeme"]
+
+#: Where a token came from, in words.
+SOURCES: Final = {"header": "Authorization header", "query": "access_token query parameter",
+                  "cookie": "cookie"}
+#: The longest claims text the panel keeps for a request (characters).
+MAX_CLAIMS_TEXT: Final = 8000
+
+
+@dataclasses.dataclass(frozen=True)
+class AclDecision:
+    """One ``permits`` decision: the permission, its verdict and the ACL entry that decided."""
+
+    permission: str
+    allowed: bool
+    ace: str
+    where: str
+
+
+@dataclasses.dataclass(frozen=True)
+class PolicyReport:
+    """What one jwt security policy made of a request. No field ever holds a signature."""
+
+    configs: tuple[str, ...]
+    #: ``accepted``, ``refused``, ``malformed``, ``unavailable``, ``no token`` (nothing
+    #: presented) or ``not checked`` (a token was presented, but nothing asked the policy)
+    outcome: str
+    source: str | None = None
+    config: str | None = None
+    chosen_by: str | None = None
+    reason: str | None = None
+    fix: str | None = None
+    steps: tuple[Step, ...] = ()
+    header: str | None = None
+    signature: str | None = None
+    claims: str | None = None
+    signature_matched: bool = False
+    userid: str | None = None
+    principals: tuple[str, ...] = ()
+    would: str | None = None
+    decisions: tuple[AclDecision, ...] = ()
+
+    @property
+    def summary(self) -> str:
+        """A few words for the toolbar's tab: the outcome, with the reason of a refusal."""
+        return f"{self.outcome}: {self.reason}" if self.reason and self.outcome != "accepted" else self.outcome
+
+
+def report(request: Request, policy: JWTSecurityPolicy,
+           decisions: Sequence[tuple[JWTSecurityPolicy, str, Any]] = ()) -> PolicyReport:
+    """What ``policy`` decided for ``request`` (after the app has answered it), explained.
+
+    ``decisions`` are the ``permits`` calls recorded for the request (under
+    :data:`~pyramid_jwtnode.integration.policy.PERMITS_RECORD`); those of ``policy`` are kept.
+    Explaining checks the token again, as ``pjwt explain`` does (no metrics are counted).
+    """
+    acl = tuple(_acl_decision(permission, result) for who, permission, result in decisions if who is policy)
+    state, value, source, cookie_config = policy.presented(request)
+    decided = policy.decided(request)
+    base: dict[str, Any] = {"configs": tuple(policy.configs), "decisions": acl,
+                            "source": _source(source, cookie_config, policy)}
+    if state == "absent":
+        return PolicyReport(outcome="no token", **base)
+    if state == "malformed":
+        return PolicyReport(outcome="malformed", reason=value, config=policy.configs[0], **base)
+    assert value is not None
+    explained = explain(policy, value, cookie_config)
+    if cookie_config is not None:
+        explained.chosen_by = "the cookie's name says whose token it is"
+    facts = _token_facts(value, decided, explained.claims)
+    if decided is None:
+        would = "accepted" if explained.accepted else f"refused ({explained.reason})"
+        return PolicyReport(outcome="not checked", config=explained.config, chosen_by=explained.chosen_by,
+                            steps=tuple(explained.steps), would=would, **facts, **base)
+    outcome = {"valid": "accepted", "invalid": "refused"}.get(str(decided.state), str(decided.state))
+    reason = decided.reason
+    fix = explained.fix if reason == explained.reason else FIXES.get(reason or "")
+    if fix is not None and "{" in fix:
+        fix = None  # a template whose facts belong to another reason
+    principals: tuple[str, ...] = ()
+    if decided.userid is not None:
+        principals = tuple(policy.principals(request))
+    return PolicyReport(outcome=outcome, config=decided.config or explained.config,
+                        chosen_by=explained.chosen_by, reason=reason, fix=fix, steps=tuple(explained.steps),
+                        userid=decided.userid, principals=principals, **facts, **base)
+
+
+def _source(source: str | None, cookie_config: str | None, policy: JWTSecurityPolicy) -> str | None:
+    if source is None:
+        return None
+    if source == "cookie":
+        guard = next(g for g in policy.cookie_guards if g.name == cookie_config)
+        assert guard.cookies is not None
+        return f"cookie {guard.cookies.access} (config {cookie_config})"
+    return SOURCES.get(source, source)
+
+
+def _token_facts(token: str, decided: BearerResult | None, explained: dict[str, Any] | None) -> dict[str, Any]:
+    """The token's header and claims as text, and its signature's length: never the signature."""
+    facts: dict[str, Any] = {"signature": f"masked ({len(token.rpartition('.')[2])} characters)"}
+    try:
+        facts["header"] = json.dumps(peek_header(token)[1], indent=2, sort_keys=True, default=str)
+    except (JWTNodeError, UnicodeError, ValueError):
+        facts["header"] = None
+    claims, verified = (decided.claims, True) if decided is not None and decided.claims is not None else (None, False)
+    if claims is None and explained is not None:
+        claims = explained  # the signature matched: checked against the config's key
+        verified = True
+    if claims is None:
+        try:
+            claims = peek_claims(token)
+        except (JWTNodeError, UnicodeError, ValueError):
+            claims = None
+    if claims is not None:
+        text = json.dumps(claims, indent=2, sort_keys=True, default=str)
+        facts["claims"] = text if len(text) <= MAX_CLAIMS_TEXT else text[:MAX_CLAIMS_TEXT] + "\n…"
+    facts["signature_matched"] = verified
+    return facts
+
+
+def _acl_decision(permission: str, result: Any) -> AclDecision:
+    """What Pyramid's ``ACLAllowed``/``ACLDenied`` says: the entry that decided, and where."""
+    ace = getattr(result, "ace", None)
+    where = getattr(result, "context", None)
+    if isinstance(ace, tuple):
+        ace_text = f"({', '.join(str(part) for part in ace)})"
+    else:
+        ace_text = str(ace) if ace is not None else str(result)
+    where_text = type(where).__name__ if where is not None else "-"
+    if isinstance(getattr(result, "acl", None), str):  # "<No ACL found on any object in resource lineage>"
+        where_text = result.acl
+    return AclDecision(str(permission), bool(result), ace_text, where_text)
+
+
+class JWTDebugPanel(DebugPanel):  # type: ignore[misc]  # DebugPanel is untyped (Any)
+    """The toolbar's "JWT" tab (one instance per request, made by the toolbar)."""
+
+    name = "jwt"
+    has_content = True
+    template = "pyramid_jwtnode.tools:templates/jwt_panel.dbtmako"
+    title = "JSON Web Tokens"
+    nav_title = "JWT"
+
+    def __init__(self, request: Request) -> None:
+        self._request: Request | None = request
+        self._decisions: list[tuple[JWTSecurityPolicy, str, Any]] = []
+        request.environ[PERMITS_RECORD] = self._decisions  # the policies record their ACL decisions
+        self.reports: list[PolicyReport] = []
+
+    def process_response(self, response: Response) -> None:
+        request, self._request = self._request, None  # the toolbar keeps panels: drop the request
+        if request is None:
+            return
+        self.reports = [report(request, policy, self._decisions) for policy in policies_of(request)]
+        self._decisions = []
+        self.data = {"reports": self.reports}
+        if self.reports:
+            self.nav_subtitle = self.reports[0].summary
+
+
+def includeme(config: Configurator) -> None:
+    """Add the panel to pyramid_debugtoolbar (name this module in ``debugtoolbar.includes``)."""
+    if not hasattr(config, "add_debugtoolbar_panel"):
+        raise ConfigurationError(
+            "pyramid_jwtnode.tools.debugtoolbar is a panel of pyramid_debugtoolbar, included by the "
+            "toolbar itself. Fix: set debugtoolbar.includes = pyramid_jwtnode.tools.debugtoolbar (and "
+            "pyramid.includes = pyramid_debugtoolbar) instead of including it in the app.")
+    config.add_debugtoolbar_panel(JWTDebugPanel)
