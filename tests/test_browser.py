@@ -231,8 +231,9 @@ def test_the_demo_page_in_a_real_browser(demo: Served, attacker: ThreadingHTTPSe
 
 def test_the_debug_toolbar_panel_in_a_real_browser(demo: Served, clock: Clock) -> None:
     """development.ini's toolbar, its "JWT" tab opened in Chromium: the token route's token,
-    checked by the verify route, shows its config, outcome, checks and claims, and never its
-    signature. With JWTNODE_SCREENSHOTS set, the panel's screenshot (the docs show it)."""
+    used on a protected view, shows its config, outcome, checks, claims, principals and the ACL
+    entry that allowed it, and never its signature. With JWTNODE_SCREENSHOTS set, the panel's
+    screenshot (the docs show it)."""
     import json
     import urllib.request
 
@@ -240,14 +241,14 @@ def test_the_debug_toolbar_panel_in_a_real_browser(demo: Served, clock: Clock) -
     origin = f"http://127.0.0.1:{demo.port}"
     with urllib.request.urlopen(f"{origin}/jwt/generate", timeout=10) as answer:
         token = json.load(answer)["access_token"]
-    request = urllib.request.Request(f"{origin}/jwt/verify", headers={"Authorization": f"Bearer {token}"})
+    request = urllib.request.Request(f"{origin}/jwt/offices", headers={"Authorization": f"Bearer {token}"})
     with urllib.request.urlopen(request, timeout=10) as answer:
         assert answer.status == 200
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             page = browser.new_context(viewport={"width": 1200, "height": 900}).new_page()
-            page.goto(f"{origin}/_debug_toolbar/")  # the last request's toolbar: the verify route's
+            page.goto(f"{origin}/_debug_toolbar/")  # the last request's toolbar: the protected view's
             page.click("#pDebugPanel-jwt a")
             panel = page.locator("#pDebugPanel-jwt-content")
             panel.wait_for(state="visible")
@@ -256,11 +257,13 @@ def test_the_debug_toolbar_panel_in_a_real_browser(demo: Served, clock: Clock) -
             assert "accepted" in shown and "igniteadmin" in shown and "Authorization header" in shown
             assert "signature\tpass" in shown or "signature pass" in shown.replace("\t", " ")
             assert '"name": "CYber Group Inc."' in shown
+            assert "view\tallowed" in shown and "system.Authenticated" in shown  # the ACL entry
             assert token.rpartition(".")[2] not in panel.inner_html()
             assert page.inner_text("#pDebugPanel-jwt").strip().startswith("accepted")  # the tab's badge
             directory = os.environ.get("JWTNODE_SCREENSHOTS")
             if directory:
                 Path(directory).mkdir(parents=True, exist_ok=True)
+                page.add_style_tag(content=".navbar-fixed-top { display: none; }")  # it covers the panel's top
                 panel.screenshot(path=str(Path(directory) / "debugtoolbar-jwt-panel.png"))
         finally:
             browser.close()

@@ -260,5 +260,16 @@ def test_the_example_apps_development_ini_has_the_toolbar_with_the_panel(example
     issued = example.get("/jwt/generate").json["access_token"]
     example.get("/jwt/verify", headers={"Authorization": f"Bearer {issued}"}, status=200)
     html, panel = panel_of(example)
-    assert "Config igniteadmin" in text(html)
+    shown = text(html)
+    # the app's policy was not asked; the verify route checked the token itself
+    assert "Policy of igniteadmin, browser" in shown and "it would be accepted" in shown
+    assert "Route check of igniteadmin" in shown and "Outcome accepted" in shown
+    assert panel.nav_subtitle == "accepted"
     assert issued.rpartition(".")[2] not in html
+
+
+def test_a_form_login_read_by_the_toolbar_still_signs_in(example: TestApp) -> None:
+    """The toolbar reads each request's form before the app: the demo's login still gets it."""
+    example.post("/demo/login", {"username": "ada", "password": "lovelace"},
+                 headers={"Origin": "http://localhost"}, status=200)
+    assert "browser_access" in example.cookies

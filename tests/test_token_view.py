@@ -111,3 +111,45 @@ def test_token_route_from_ini(make_app: Build) -> None:
     res = make_app(settings).post("/auth/token", status=200)
     claims = jwt.decode(res.json["access_token"], "z" * 64, algorithms=["HS512"])
     assert claims["data"]["name"] == "CYber Group Inc."
+
+
+def _reading_tween(reads: str) -> Any:
+    """A tween that reads the request's body through WebOb before any view runs, as the debug
+    toolbar, pyramid's CSRF check or a host's logging tween may."""
+
+    def factory(handler: Any, registry: Any) -> Any:
+        def tween(request: Any) -> Any:
+            _ = request.POST if reads == "POST" else request.body
+            return handler(request)
+
+        return tween
+
+    return factory
+
+
+@pytest.mark.parametrize("reads", ["POST", "body"])
+def test_a_form_read_by_a_tween_before_the_view_is_still_read_whole(reads: str) -> None:
+    """The form token route reads the body WebOb already holds, from its start (it used to read
+    the stream at its end: 400 malformed)."""
+    from pyramid.config import Configurator
+
+    from .conftest import HS256_SECRET
+
+    settings = {"jwt.configs": "api", "jwt.api.algorithm": "HS256", "jwt.api.secret": HS256_SECRET,
+                "jwt.api.expires_in": "60", "jwt.api.token_route": "/token", "jwt.api.token_route_method": "POST",
+                "jwt.api.payload": "tests.test_token_view:form_user"}
+    with Configurator(settings=settings) as config:
+        config.include("pyramid_jwtnode")
+        config.add_tween("tests.test_token_view.READING_TWEENS." + reads)
+    app = TestApp(config.make_wsgi_app())
+    token = app.post("/token", {"username": "ann"}).json["access_token"]
+    assert decode(token)["sub"] == "ann"
+
+
+READING_TWEENS = type("READING_TWEENS", (), {"POST": staticmethod(_reading_tween("POST")),
+                                             "body": staticmethod(_reading_tween("body"))})
+
+
+def form_user(request: Any) -> dict[str, Any]:
+    """The payload of a form token route: the form's user name."""
+    return {"sub": request.POST["username"]}

@@ -157,7 +157,8 @@ class BearerResult:
     that authenticates.
     """
 
-    __slots__ = ("state", "claims", "reason", "identity", "userid", "config", "source", "error", "_guard")
+    __slots__ = ("state", "claims", "reason", "identity", "userid", "config", "source", "error", "policy",
+                 "_guard")
 
     def __init__(self, state: Credentials, claims: dict[str, Any] | None = None, reason: str | None = None,
                  guard: _Guard | None = None, source: str | None = None) -> None:
@@ -172,6 +173,8 @@ class BearerResult:
         self.source = source
         #: for an UNAVAILABLE result, what could not be reached
         self.error: StoreUnavailableError | KeySetUnavailableError | None = None
+        #: the policy that decided (set by :meth:`JWTSecurityPolicy.authenticate`)
+        self.policy: JWTSecurityPolicy | None = None
 
 
 class JWTSecurityPolicy:
@@ -318,6 +321,7 @@ class JWTSecurityPolicy:
             if result.state != ABSENT:  # no token: nothing was verified
                 meter.verified(result.config or self.name, verification_reason(result.reason),
                                time.perf_counter() - start)
+        result.policy = self
         request.__dict__[self._cache_key] = result
         return result
 

@@ -53,6 +53,10 @@ def _read_body(request: Request, max_bytes: int) -> bytes:
     stream: Any = request.environ.get("wsgi.input")
     if stream is None:
         return b""
+    if request.environ.get("webob.is_body_seekable"):
+        # Something before the view has read the body through WebOb (a tween, the debug
+        # toolbar, Pyramid's CSRF check): it is in memory now, and the stream is at its end.
+        stream.seek(0)
     if length is None:
         chunked = request.environ.get("HTTP_TRANSFER_ENCODING", "").lower() == "chunked"
         if not (chunked or request.environ.get("wsgi.input_terminated")):

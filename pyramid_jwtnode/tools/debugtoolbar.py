@@ -36,7 +36,7 @@ from ..integration.request import policies_of
 from ..jose.verifier import peek_claims, peek_header
 from .explain import FIXES, Step, explain
 
-__all__ = ["JWTDebugPanel", "PolicyReport", "AclDecision", "report", "includeme"]
+__all__ = ["JWTDebugPanel", "PolicyReport", "AclDecision", "report", "deciding_policies", "includeme"]
 
 #: Where a token came from, in words.
 SOURCES: Final = {"header": "Authorization header", "query": "access_token query parameter",
@@ -60,6 +60,8 @@ class PolicyReport:
     """What one jwt security policy made of a request. No field ever holds a signature."""
 
     configs: tuple[str, ...]
+    #: ``security policy`` (the app's), or ``route`` (an add-on route's own check)
+    role: str
     #: ``accepted``, ``refused``, ``malformed``, ``unavailable``, ``no token`` (nothing
     #: presented) or ``not checked`` (a token was presented, but nothing asked the policy)
     outcome: str
@@ -95,7 +97,8 @@ def report(request: Request, policy: JWTSecurityPolicy,
     acl = tuple(_acl_decision(permission, result) for who, permission, result in decisions if who is policy)
     state, value, source, cookie_config = policy.presented(request)
     decided = policy.decided(request)
-    base: dict[str, Any] = {"configs": tuple(policy.configs), "decisions": acl,
+    role = "security policy" if policy in policies_of(request) else "route"
+    base: dict[str, Any] = {"configs": tuple(policy.configs), "role": role, "decisions": acl,
                             "source": _source(source, cookie_config, policy)}
     if state == "absent":
         return PolicyReport(outcome="no token", **base)
@@ -189,11 +192,22 @@ class JWTDebugPanel(DebugPanel):  # type: ignore[misc]  # DebugPanel is untyped 
         request, self._request = self._request, None  # the toolbar keeps panels: drop the request
         if request is None:
             return
-        self.reports = [report(request, policy, self._decisions) for policy in policies_of(request)]
+        self.reports = [report(request, policy, self._decisions) for policy in deciding_policies(request)]
         self._decisions = []
         self.data = {"reports": self.reports}
         if self.reports:
-            self.nav_subtitle = self.reports[0].summary
+            shown = next((r for r in self.reports if r.outcome != "not checked"), self.reports[0])
+            self.nav_subtitle = shown.summary
+
+
+def deciding_policies(request: Request) -> list[JWTSecurityPolicy]:
+    """The app's jwt security policies, then any other that decided for ``request``: the own
+    check of an add-on route (a verify route, say), in the order they decided."""
+    policies = list(policies_of(request))
+    for value in list(request.__dict__.values()):
+        if isinstance(value, BearerResult) and value.policy is not None and value.policy not in policies:
+            policies.append(value.policy)
+    return policies
 
 
 def includeme(config: Configurator) -> None:

@@ -149,9 +149,10 @@ def _choose(policy: JWTSecurityPolicy, token: str, config: str | None) -> tuple[
     if isinstance(iss, str) and (guard.static_issuer or guard.issuer()) == iss:
         return guard, f"chosen by iss {_short(iss)}"
     carrying = "" if isinstance(kid, str) else " whose tokens carry no kid"
-    return guard, (f"chosen by alg {_short(alg)}: no config holds kid {_short(kid)} and none has iss "
-                   f"{_short(iss)}; the configs of that algorithm{carrying}, tried in order: "
-                   f"{', '.join(c.name for c in candidates)}")
+    no_kid = f"no config holds kid {_short(kid)}" if kid is not None else "the token has no kid"
+    no_iss = f"none has iss {_short(iss)}" if iss is not None else "no iss"
+    return guard, (f"chosen by alg {_short(alg)}: {no_kid} and {no_iss}; the configs of that "
+                   f"algorithm{carrying}, tried in order: {', '.join(c.name for c in candidates)}")
 
 
 def _walk(guard: Any, token: str, steps: list[Step], facts: dict[str, Any]) -> dict[str, Any] | None:
