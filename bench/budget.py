@@ -10,7 +10,7 @@ In-process, each WSGI app called directly with the environ a server passes, CPU 
     handwritten     a hand-written Pyramid view doing the same (bench/apps.py)
     addon           the add-on's token route configured from code (bench/apps.py)
     production      the app of example_app/production.ini: the add-on's token route, and the
-                    security policy the ini sets (its request properties cost every request)
+                    security policy the ini sets (and the request class it brings)
     production+log  the same inside serve's access log (tools.deploy.AccessLog, to /dev/null)
 
 Over HTTP, ``wrk -t1 -c8`` on a free loopback port, the CPU time of all the server's processes
@@ -127,8 +127,8 @@ def render(r: dict[str, Any]) -> str:
         ("the recipe's work, no framework (a WSGI callable signing with PyJWT)", p["bare"]),
         ("Pyramid: a hand-written view doing the same, less the bare callable", round(p["handwritten"] - p["bare"], 1)),
         ("the add-on's token route against the hand-written view", round(p["addon"] - p["handwritten"], 1)),
-        ("production.ini against the add-on configured from code: its security policy's request "
-         "properties (Pyramid builds a request class per request) and its other routes",
+        ("production.ini against the add-on configured from code: its security policy (the request "
+         "class with jwt_claims/jwt_config, made once) and its other routes",
          round(p["production"] - p["addon"], 1)),
         ("the access log (AccessLog, redacted, one write)", round(p["production+log"] - p["production"], 1)),
     ]
