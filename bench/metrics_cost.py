@@ -48,6 +48,17 @@ def _paired(off: Any, on: Any, environs: list[dict[str, Any]], rounds: int, n: i
     return pairs[len(pairs) // 2]
 
 
+def _per_event() -> dict[str, float]:
+    """CPU µs of the meter's calls themselves: what a verification and an issued token add."""
+    from pyramid_jwtnode.integration.metrics import PrometheusMeter
+
+    meter = PrometheusMeter()
+    calls = {"meter_verified_us": lambda: meter.verified("api", "ok", 0.0001),
+             "meter_issued_us": lambda: meter.issued("api", "access")}
+    return {name: round(min(timeit.repeat(call, number=100_000, repeat=5, timer=time.thread_time)) / 100_000 * 1e6, 2)
+            for name, call in calls.items()}
+
+
 def measure() -> dict[str, float]:
     """Per-request µs of each pair, metrics off / on, and their throughput ratio (on / off)."""
     token = apps.bearer_token()
@@ -57,7 +68,7 @@ def measure() -> dict[str, float]:
         "protected_route": (apps.guarded(), apps.guarded(metrics=True),
                             [Request.blank("/protected", headers={"Authorization": f"Bearer {token}"}).environ]),
     }
-    figures: dict[str, float] = {}
+    figures: dict[str, float] = _per_event()
     for name, (off, on, environs) in pairs.items():
         for app in (off, on):  # warm
             app(dict(environs[0]), lambda s, h, e=None: None)
@@ -85,8 +96,13 @@ def main() -> int:
     lines = [f"# Metrics cost, in-process {result['date']}", "",
              f"{result['machine']['cpu']}, Python {result['machine']['python']}, {result['machine']['platform']}.",
              "", "Whole WSGI requests, metrics off against on, measured back to back in 21 rounds (the "
-             "median round by ratio); µs per request.", "",
-             "| mode | route | off µs | on µs | added µs | throughput on / off |", "|---|---|---|---|---|---|"]
+             "median round by ratio); µs per request (below, the meter's calls alone)."]
+    lines += ["", "The meter's own calls, µs of CPU each (no request around them):", "",
+              "| mode | a verification (counter and histogram) | an issued token (counter) |", "|---|---|---|"]
+    for mode in ("one process", "multiprocess mode"):
+        f = result[mode]
+        lines.append(f"| {mode} | {f['meter_verified_us']} | {f['meter_issued_us']} |")
+    lines += ["", "| mode | route | off µs | on µs | added µs | throughput on / off |", "|---|---|---|---|---|---|"]
     for mode in ("one process", "multiprocess mode"):
         f = result[mode]
         for route in ("token_route", "protected_route"):
