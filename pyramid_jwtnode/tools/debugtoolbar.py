@@ -176,16 +176,22 @@ def _acl_decision(permission: str, result: Any) -> AclDecision:
 class JWTDebugPanel(DebugPanel):  # type: ignore[misc]  # DebugPanel is untyped (Any)
     """The toolbar's "JWT" tab (one instance per request, made by the toolbar)."""
 
+    #: the panel's name (its tab's HTML id is ``pDebugPanel-jwt``)
     name = "jwt"
+    #: the tab always has content
     has_content = True
+    #: the Mako template that renders :attr:`reports`
     template = "pyramid_jwtnode.tools:templates/jwt_panel.dbtmako"
+    #: the panel's heading
     title = "JSON Web Tokens"
+    #: the tab's label (its badge: the first decided report's :attr:`PolicyReport.summary`)
     nav_title = "JWT"
 
     def __init__(self, request: Request) -> None:
         self._request: Request | None = request
         self._decisions: list[tuple[JWTSecurityPolicy, str, Any]] = []
         request.environ[PERMITS_RECORD] = self._decisions  # the policies record their ACL decisions
+        #: what each policy decided for the request, once the app has answered it
         self.reports: list[PolicyReport] = []
 
     def process_response(self, response: Response) -> None:
