@@ -273,3 +273,18 @@ def test_a_form_login_read_by_the_toolbar_still_signs_in(example: TestApp) -> No
     example.post("/demo/login", {"username": "ada", "password": "lovelace"},
                  headers={"Origin": "http://localhost"}, status=200)
     assert "browser_access" in example.cookies
+
+
+def test_a_panel_that_cannot_explain_never_breaks_the_apps_answer(
+        app: TestApp, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    from pyramid_jwtnode.tools import debugtoolbar
+
+    def broken(*args: Any) -> Any:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(debugtoolbar, "explain", broken)
+    with caplog.at_level("ERROR", logger="pyramid_jwtnode.tools.debugtoolbar"):
+        assert app.get("/read", headers={"Authorization": f"Bearer {token(app)}"}, status=200).json == {"ok": True}
+    html, panel = panel_of(app)
+    assert panel.nav_subtitle == "panel error: RuntimeError" and "Outcome panel error" in text(html)
+    assert "could not explain a request" in caplog.text

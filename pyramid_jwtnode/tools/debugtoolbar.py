@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 from collections.abc import Sequence
 from typing import Any, Final
 
@@ -37,6 +38,8 @@ from ..jose.verifier import peek_claims, peek_header
 from .explain import FIXES, Step, explain
 
 __all__ = ["JWTDebugPanel", "PolicyReport", "AclDecision", "report", "deciding_policies", "includeme"]
+
+log = logging.getLogger(__name__)
 
 #: Where a token came from, in words.
 SOURCES: Final = {"header": "Authorization header", "query": "access_token query parameter",
@@ -63,7 +66,8 @@ class PolicyReport:
     #: ``security policy`` (the app's), or ``route`` (an add-on route's own check)
     role: str
     #: ``accepted``, ``refused``, ``malformed``, ``unavailable``, ``no token`` (nothing
-    #: presented) or ``not checked`` (a token was presented, but nothing asked the policy)
+    #: presented), ``not checked`` (a token was presented, but nothing asked the policy) or
+    #: ``panel error`` (the panel could not explain it: logged, the reason names the exception)
     outcome: str
     source: str | None = None
     config: str | None = None
@@ -198,12 +202,23 @@ class JWTDebugPanel(DebugPanel):  # type: ignore[misc]  # DebugPanel is untyped 
         request, self._request = self._request, None  # the toolbar keeps panels: drop the request
         if request is None:
             return
-        self.reports = [report(request, policy, self._decisions) for policy in deciding_policies(request)]
+        self.reports = [self._report(request, policy) for policy in deciding_policies(request)]
         self._decisions = []
         self.data = {"reports": self.reports}
         if self.reports:
             shown = next((r for r in self.reports if r.outcome != "not checked"), self.reports[0])
             self.nav_subtitle = shown.summary
+
+    def _report(self, request: Request, policy: JWTSecurityPolicy) -> PolicyReport:
+        """:func:`report`, or what went wrong making it: the toolbar runs this after the app has
+        answered, and a panel that raised would turn the app's answer into an error."""
+        try:
+            return report(request, policy, self._decisions)
+        except Exception as exc:  # noqa: BLE001 - shown in the panel, logged, never raised
+            # The type only: an exception's message may quote the token's bytes.
+            log.error("the jwt debug toolbar panel could not explain a request (%s)", type(exc).__name__)
+            role = "security policy" if policy in policies_of(request) else "route"
+            return PolicyReport(tuple(policy.configs), role, outcome="panel error", reason=type(exc).__name__)
 
 
 def deciding_policies(request: Request) -> list[JWTSecurityPolicy]:
