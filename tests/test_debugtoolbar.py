@@ -288,3 +288,14 @@ def test_a_panel_that_cannot_explain_never_breaks_the_apps_answer(
     html, panel = panel_of(app)
     assert panel.nav_subtitle == "panel error: RuntimeError" and "Outcome panel error" in text(html)
     assert "could not explain a request" in caplog.text
+
+
+def test_explaining_counts_no_metrics(clock: Clock) -> None:
+    """The panel checks a token again to explain it: that check is not counted."""
+    app = make_app(clock, **{"jwt.metrics_route": "/metrics"})
+    app.get("/open", headers={"Authorization": f"Bearer {token(app)}"}, status=200)  # explained, not checked
+    assert panel_of(app)[1].nav_subtitle == "not checked"
+    app.get("/read", headers={"Authorization": f"Bearer {token(app)}"}, status=200)  # checked once, explained
+    counted = [line for line in app.get("/metrics").text.splitlines()
+               if line.startswith("pyramid_jwtnode_verifications_total{")]
+    assert counted == ['pyramid_jwtnode_verifications_total{config="api",reason="ok",result="accepted"} 1.0']
