@@ -151,7 +151,10 @@ class ConfigChooser(Generic[C]):
                 header = peek_header(token)[1]
             except (MalformedTokenError, UnicodeError):
                 return self.candidates[:1]  # its verifier says precisely what is wrong
-            parsed = header.get("kid"), header.get("alg")
+            alg = header.get("alg")
+            # A header's alg may be any JSON value: only a string can name one (a list or an
+            # object, unhashable, would fail the lookups below; the verifier refuses it).
+            parsed = header.get("kid"), alg if isinstance(alg, str) else None
         kid, alg = parsed
         if isinstance(kid, str):
             owner = self._by_kid.get(kid)

@@ -365,3 +365,21 @@ def test_two_tenants_on_one_key_set_each_get_their_tokens_verified(idp: Document
         assert app.get("/any", headers=bearer(token)).json == {"config": tenant, "user": tenant}
     other = rs256(key, "shared", iss="https://idp.example/c")
     app.get("/any", headers=bearer(other), status=401)
+
+
+@pytest.mark.parametrize("header", [
+    {"alg": ["HS256"], "typ": "JWT"}, {"alg": {"HS256": 1}, "typ": "JWT"}, {"alg": 256},
+    {"alg": "HS256", "kid": ["a"]}, {"alg": "HS256", "kid": {"a": 1}}, {"alg": None, "kid": 7},
+])
+def test_a_header_with_non_string_alg_or_kid_is_refused_not_a_500_with_several_configs(
+        header: dict[str, Any]) -> None:
+    """The chooser looked the header's alg up in a dict: a list or an object raised TypeError
+    (a 500) on a policy of two or more configs (review of 2026-12-04)."""
+    from ..conftest import HS256_SECRET
+
+    app = app_of({"jwt.configs": "one two", "jwt.security_policy": "one two",
+                  "jwt.one.algorithm": "HS256", "jwt.one.secret": HS256_SECRET, "jwt.one.expires_in": "60",
+                  "jwt.two.algorithm": "HS384", "jwt.two.secret": "z" * 48, "jwt.two.expires_in": "60"})
+    token = f"{b64(json.dumps(header).encode())}.{b64(b'{}')}.{b64(b'sig')}"
+    answer = app.get("/any", headers=bearer(token), status=401)
+    assert "invalid_token" in answer.headers["WWW-Authenticate"]
