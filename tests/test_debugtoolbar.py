@@ -45,7 +45,7 @@ def make_app(clock: Clock, **extra: str) -> TestApp:
         "jwt.clock": clock,
         "jwt.configs": "api web",
         "jwt.api.algorithm": "HS256", "jwt.api.secret": HS256_SECRET, "jwt.api.expires_in": "600",
-        "jwt.api.principals_claim": "roles", "jwt.api.query_token": "true",
+        "jwt.api.principals_claim": "roles", "jwt.api.query_token": "true", "jwt.api.revocation_store": "memory",
         "jwt.web.algorithm": "HS256", "jwt.web.secret": OTHER_SECRET, "jwt.web.kid": "web-1",
         "jwt.web.expires_in": "300", "jwt.web.token_location": "cookie", "jwt.web.cookie_secure": "false",
         "jwt.security_policy": "api web",
@@ -59,6 +59,9 @@ def make_app(clock: Clock, **extra: str) -> TestApp:
         for name, permission in (("read", "read"), ("write", "write"), ("open", None)):
             config.add_route(name, f"/{name}")
             config.add_view(lambda request: {"ok": True}, route_name=name, renderer="json", permission=permission)
+        config.add_route("logout", "/logout")
+        config.add_view(lambda request: {"revoked": request.revoke_jwt()}, route_name="logout", renderer="json",
+                        permission="read", request_method="POST")
     return TestApp(config.make_wsgi_app(), extra_environ=LOCAL)
 
 
@@ -299,3 +302,88 @@ def test_explaining_counts_no_metrics(clock: Clock) -> None:
     counted = [line for line in app.get("/metrics").text.splitlines()
                if line.startswith("pyramid_jwtnode_verifications_total{")]
     assert counted == ['pyramid_jwtnode_verifications_total{config="api",reason="ok",result="accepted"} 1.0']
+
+
+# -- what the review of 2026-12-04 found ---------------------------------------------------------
+
+
+def test_not_checked_shows_what_the_policy_itself_would_decide_for_this_request(app: TestApp) -> None:
+    """The 'would' verdict is the policy's own, for this request: where the token came from
+    counts (a cookie config's token in a header is refused), not only the token."""
+    app.get("/open", headers={"Authorization": f"Bearer {token(app, 'web', sub='dee')}"}, status=200)
+    html, panel = panel_of(app)
+    shown = text(html)
+    assert panel.nav_subtitle == "not checked"
+    assert "it would be refused (header_not_allowed)" in shown
+    assert "source FAIL Authorization header: not taken by config web" in shown
+    assert "takes its tokens from its cookies only" in shown
+
+
+def test_a_refusal_for_where_the_token_came_from_fails_the_source_step(app: TestApp) -> None:
+    app.get("/read", headers={"Authorization": f"Bearer {token(app, 'web', sub='dee')}"}, status=401)
+    shown = text(panel_of(app)[0])
+    assert "Outcome refused ( header_not_allowed )" in shown and "source FAIL" in shown
+
+
+def test_a_malformed_header_nothing_asked_about_is_not_checked(app: TestApp) -> None:
+    app.get("/open", headers={"Authorization": "Bearer a b"}, status=200)
+    html, panel = panel_of(app)
+    assert panel.nav_subtitle == "not checked"
+    assert "it would be malformed (several_tokens)" in text(html)
+
+
+def test_a_logout_shows_accepted_then_revoked(app: TestApp) -> None:
+    answer = app.post("/logout", headers={"Authorization": f"Bearer {token(app)}"}, status=200)
+    assert answer.json == {"revoked": True}
+    html, panel = panel_of(app)
+    assert panel.nav_subtitle == "accepted, then revoked by the app (logout)"
+    assert "Fix" not in text(html)
+
+
+def test_a_store_that_cannot_be_reached_shows_unavailable(app: TestApp, monkeypatch: pytest.MonkeyPatch) -> None:
+    from pyramid_jwtnode import StoreUnavailableError
+
+    store = get_jwt_runtime(app.app.registry, "api").revocation.store  # type: ignore[union-attr]
+
+    def down(*args: Any) -> Any:
+        raise StoreUnavailableError("down")
+
+    bearer = token(app)
+    monkeypatch.setattr(store, "status", down)
+    app.get("/read", headers={"Authorization": f"Bearer {bearer}"}, status=503)
+    html, panel = panel_of(app)
+    shown = text(html)
+    assert panel.nav_subtitle == "unavailable: store_unavailable"
+    assert "revocation FAIL the store cannot be reached (StoreUnavailableError)" in shown
+    assert "the revocation store cannot be reached" in shown
+
+
+def test_a_policy_set_without_the_directives_is_the_apps_policy(clock: Clock) -> None:
+    from pyramid_jwtnode import JWTSecurityPolicy
+
+    settings = {"jwt.configs": "api", "jwt.api.algorithm": "HS256", "jwt.api.secret": HS256_SECRET,
+                "jwt.api.expires_in": "60", "jwt.clock": clock,
+                "debugtoolbar.includes": "pyramid_jwtnode.tools.debugtoolbar"}
+    with Configurator(settings=settings, root_factory=Root) as config:
+        config.include("pyramid_debugtoolbar")
+        config.include("pyramid_jwtnode")
+        config.commit()
+        config.set_security_policy(JWTSecurityPolicy.from_node(get_jwt_runtime(config.registry, "api")))
+        config.add_route("read", "/read")
+        config.add_view(lambda request: {"ok": True}, route_name="read", renderer="json", permission="read")
+        config.add_route("open", "/open")
+        config.add_view(lambda request: {"ok": True}, route_name="open", renderer="json")
+    app = TestApp(config.make_wsgi_app(), extra_environ=LOCAL)
+    app.get("/read", headers={"Authorization": f"Bearer {token(app)}"}, status=200)
+    shown = text(panel_of(app)[0])
+    assert "Policy of api" in shown and "Route check" not in shown and "Outcome accepted" in shown
+    app.get("/open")
+    assert "No jwt security policy" not in text(panel_of(app)[0])
+
+
+def test_the_recorded_decisions_leave_the_environ(app: TestApp) -> None:
+    from pyramid_jwtnode.integration.policy import PERMITS_RECORD
+
+    app.get("/read", headers={"Authorization": f"Bearer {token(app)}"}, status=200)
+    _, toolbar = app.app.registry.pdtb_history.last(1)[0]
+    assert PERMITS_RECORD not in toolbar.request.environ  # the toolbar keeps the request

@@ -158,7 +158,7 @@ class BearerResult:
     """
 
     __slots__ = ("state", "claims", "reason", "identity", "userid", "config", "source", "error", "policy",
-                 "_guard")
+                 "revoked_by_app", "_guard")
 
     def __init__(self, state: Credentials, claims: dict[str, Any] | None = None, reason: str | None = None,
                  guard: _Guard | None = None, source: str | None = None) -> None:
@@ -175,6 +175,9 @@ class BearerResult:
         self.error: StoreUnavailableError | KeySetUnavailableError | None = None
         #: the policy that decided (set by :meth:`JWTSecurityPolicy.authenticate`)
         self.policy: JWTSecurityPolicy | None = None
+        #: the token was accepted, then revoked while the request ran (a logout): the result
+        #: reads INVALID/``revoked`` from then on
+        self.revoked_by_app = False
 
 
 class JWTSecurityPolicy:
@@ -348,13 +351,21 @@ class JWTSecurityPolicy:
                 (forced, value), state, source = found, VALID, "cookie"
         return state, value, source, forced
 
-    def _authenticate(self, request: Request) -> BearerResult:
+    def would_decide(self, request: Request) -> BearerResult:
+        """What :meth:`authenticate` would decide for ``request``, without remembering it on the
+        request, counting it in the metrics or logging it (what the debug toolbar panel shows for
+        a request nothing asked about). The ``identity`` callable and the revocation store are
+        asked, as for a real decision."""
+        return self._authenticate(request, quiet=True)
+
+    def _authenticate(self, request: Request, quiet: bool = False) -> BearerResult:
         state, value, source, forced = self._read(request)
         name = self.chooser.candidates[0].name
         if state == ABSENT:
             return BearerResult(ABSENT)
         if state == MALFORMED:
-            log.info("jwt config %s: authorization refused (%s)", name, value)
+            if not quiet:
+                log.info("jwt config %s: authorization refused (%s)", name, value)
             result = BearerResult(MALFORMED, reason=value)
             result.config = name
             return result
@@ -362,8 +373,9 @@ class JWTSecurityPolicy:
         try:
             guard, claims = self._verify(value, forced, source)
         except InvalidTokenError as exc:
-            log.info("jwt config %s: bearer token refused (%s)%s", exc.config or name, exc.reason,
-                     compared(exc.expected, exc.seen))
+            if not quiet:
+                log.info("jwt config %s: bearer token refused (%s)%s", exc.config or name, exc.reason,
+                         compared(exc.expected, exc.seen))
             result = BearerResult(INVALID, reason=exc.reason)
             result.config = exc.config or name
             return result
@@ -376,11 +388,13 @@ class JWTSecurityPolicy:
         userid = userid_of(claims, guard.userid_path)
         if userid is None:
             # A token that names nobody authenticates nobody (its claims stay readable).
-            log.info("jwt config %s: bearer token refused (no_userid)", guard.name)
+            if not quiet:
+                log.info("jwt config %s: bearer token refused (no_userid)", guard.name)
             return BearerResult(INVALID, claims, "no_userid", guard, source)
         identity = claims if guard.identity is None else guard.identity(request, claims)
         if identity is None:
-            log.info("jwt config %s: bearer token refused (identity_refused)", guard.name)
+            if not quiet:
+                log.info("jwt config %s: bearer token refused (identity_refused)", guard.name)
             return BearerResult(INVALID, claims, "identity_refused", guard, source)
         result = BearerResult(VALID, claims, guard=guard, source=source)
         result.identity, result.userid = identity, guard.userid_prefix + userid
@@ -477,7 +491,7 @@ class JWTSecurityPolicy:
         decision is appended to it as ``(policy, permission, result)``."""
         result = self._acl.permits(context, self.principals(request), permission)
         record = request.environ.get(PERMITS_RECORD)
-        if record is not None:
+        if type(record) is list:
             record.append((self, permission, result))
         return result
 
@@ -497,7 +511,7 @@ class JWTSecurityPolicy:
         if result.claims is not None and guard is not None and guard.revocation is not None:
             guard.revocation.revoke(result.claims)
             result.state, result.identity, result.claims, result.userid = INVALID, None, None, None
-            result.reason = "revoked"
+            result.reason, result.revoked_by_app = "revoked", True
             return True
         return self._revoke_refresh_cookie(request)
 

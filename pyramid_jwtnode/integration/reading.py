@@ -1,7 +1,9 @@
 """Reading what a client sent, before anything trusts it: body size, form and query.
 
 Every add-on endpoint faces the open internet. A body over the config's
-``max_body_bytes`` is refused before it is read to the end; a form is parsed
+``max_body_bytes`` is refused before it is read to the end (unless something before the
+view, a tween or the debug toolbar, read it already: the add-on then reads WebOb's copy from
+its start, with the same limits); a form is parsed
 only when it is ``application/x-www-form-urlencoded`` or ``multipart/form-data``
 in UTF-8, with text fields only; a query string must decode. Any other shape is a
 :class:`RequestProblem` that the views answer with a 4xx, never a 500, and once a
@@ -53,9 +55,10 @@ def _read_body(request: Request, max_bytes: int) -> bytes:
     stream: Any = request.environ.get("wsgi.input")
     if stream is None:
         return b""
-    if request.environ.get("webob.is_body_seekable"):
+    if request.environ.get("webob.is_body_seekable") and getattr(stream, "seekable", lambda: False)():
         # Something before the view has read the body through WebOb (a tween, the debug
-        # toolbar, Pyramid's CSRF check): it is in memory now, and the stream is at its end.
+        # toolbar, Pyramid's CSRF check): WebOb holds a copy of it (and has set CONTENT_LENGTH
+        # to its length), and may have left the stream anywhere in it.
         stream.seek(0)
     if length is None:
         chunked = request.environ.get("HTTP_TRANSFER_ENCODING", "").lower() == "chunked"

@@ -151,10 +151,9 @@ class ConfigChooser(Generic[C]):
                 header = peek_header(token)[1]
             except (MalformedTokenError, UnicodeError):
                 return self.candidates[:1]  # its verifier says precisely what is wrong
-            alg = header.get("alg")
-            # A header's alg may be any JSON value: only a string can name one (a list or an
-            # object, unhashable, would fail the lookups below; the verifier refuses it).
-            parsed = header.get("kid"), alg if isinstance(alg, str) else None
+            parsed = header.get("kid"), header.get("alg")
+        # A header's alg may be any JSON value: only a string can name one (a list or an object,
+        # unhashable, failed the lookup below with a TypeError; the verifier refuses it).
         kid, alg = parsed
         if isinstance(kid, str):
             owner = self._by_kid.get(kid)
@@ -170,7 +169,8 @@ class ConfigChooser(Generic[C]):
             by_issuer = self._by_issuer(token)
             if by_issuer:
                 return by_issuer
-        same_alg = (self._by_alg if kid is not None else self._by_alg_kidless).get(alg, ())
+        same_alg = (self._by_alg if kid is not None else self._by_alg_kidless).get(alg, ()) \
+            if isinstance(alg, str) else ()
         return same_alg or self.candidates[:1]
 
     def _by_issuer(self, token: str) -> tuple[C, ...]:

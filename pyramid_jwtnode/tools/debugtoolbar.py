@@ -27,6 +27,7 @@ from typing import Any, Final
 
 from pyramid.config import Configurator
 from pyramid.exceptions import ConfigurationError
+from pyramid.interfaces import ISecurityPolicy
 from pyramid.request import Request
 from pyramid.response import Response
 from pyramid_debugtoolbar.panels import DebugPanel
@@ -37,7 +38,8 @@ from ..integration.request import policies_of
 from ..jose.verifier import peek_claims, peek_header
 from .explain import FIXES, Step, explain
 
-__all__ = ["JWTDebugPanel", "PolicyReport", "AclDecision", "report", "deciding_policies", "includeme"]
+__all__ = ["JWTDebugPanel", "PolicyReport", "AclDecision", "report", "app_policies", "deciding_policies",
+           "includeme"]
 
 log = logging.getLogger(__name__)
 
@@ -96,38 +98,81 @@ def report(request: Request, policy: JWTSecurityPolicy,
 
     ``decisions`` are the ``permits`` calls recorded for the request (under
     :data:`~pyramid_jwtnode.integration.policy.PERMITS_RECORD`); those of ``policy`` are kept.
-    Explaining checks the token again, as ``pjwt explain`` does (no metrics are counted).
+    Explaining checks the token again, as ``pjwt explain`` does, and a request nothing asked
+    about is decided once more (:meth:`~JWTSecurityPolicy.would_decide`): the revocation store
+    is asked again, a remote key set may be fetched, no metrics are counted and nothing is logged.
     """
     acl = tuple(_acl_decision(permission, result) for who, permission, result in decisions if who is policy)
     state, value, source, cookie_config = policy.presented(request)
     decided = policy.decided(request)
-    role = "security policy" if policy in policies_of(request) else "route"
+    role = "security policy" if policy in app_policies(request) else "route"
     base: dict[str, Any] = {"configs": tuple(policy.configs), "role": role, "decisions": acl,
                             "source": _source(source, cookie_config, policy)}
     if state == "absent":
         return PolicyReport(outcome="no token", **base)
+    would = None
+    if decided is None:  # nothing asked the policy: what it would have decided
+        decided, would = policy.would_decide(request), ""
     if state == "malformed":
-        return PolicyReport(outcome="malformed", reason=value, config=policy.configs[0], **base)
+        outcome, reason = _outcome(decided)
+        if would is not None:
+            return PolicyReport(outcome="not checked", would=f"{outcome} ({reason})", config=policy.configs[0], **base)
+        return PolicyReport(outcome=outcome, reason=reason, config=policy.configs[0], **base)
     assert value is not None
     explained = explain(policy, value, cookie_config)
     if cookie_config is not None:
         explained.chosen_by = "the cookie's name says whose token it is"
     facts = _token_facts(value, decided, explained.claims)
-    if decided is None:
-        would = "accepted" if explained.accepted else f"refused ({explained.reason})"
-        return PolicyReport(outcome="not checked", config=explained.config, chosen_by=explained.chosen_by,
-                            steps=tuple(explained.steps), would=would, **facts, **base)
-    outcome = {"valid": "accepted", "invalid": "refused"}.get(str(decided.state), str(decided.state))
-    reason = decided.reason
+    outcome, reason = _outcome(decided)
+    config = decided.config or explained.config
+    steps = (*explained.steps, *_request_steps(policy, config, source, decided))
     fix = explained.fix if reason == explained.reason else FIXES.get(reason or "")
     if fix is not None and "{" in fix:
         fix = None  # a template whose facts belong to another reason
+    if would is not None:
+        would = outcome if reason is None else f"{outcome} ({reason})"
+        return PolicyReport(outcome="not checked", config=config, chosen_by=explained.chosen_by, steps=steps,
+                            would=would, fix=fix if reason else None, **facts, **base)
     principals: tuple[str, ...] = ()
     if decided.userid is not None:
         principals = tuple(policy.principals(request))
-    return PolicyReport(outcome=outcome, config=decided.config or explained.config,
-                        chosen_by=explained.chosen_by, reason=reason, fix=fix, steps=tuple(explained.steps),
-                        userid=decided.userid, principals=principals, **facts, **base)
+    return PolicyReport(outcome=outcome, config=config, chosen_by=explained.chosen_by, reason=reason, fix=fix,
+                        steps=steps, userid=decided.userid, principals=principals, **facts, **base)
+
+
+def _outcome(result: BearerResult) -> tuple[str, str | None]:
+    """The outcome's words and reason code: a token the app revoked while the request ran (a
+    logout) was accepted first."""
+    if result.revoked_by_app:
+        return "accepted, then revoked by the app (logout)", None
+    return {"valid": "accepted", "invalid": "refused"}.get(str(result.state), str(result.state)), result.reason
+
+
+def _request_steps(policy: JWTSecurityPolicy, config: str | None, source: str | None,
+                   result: BearerResult) -> tuple[Step, ...]:
+    """The checks only a request has: may the token come from where it came, and what the
+    config's ``identity`` callable made of it."""
+    guard = next((g for g in policy.guards if g.name == config), None)
+    if guard is None or source is None:
+        return ()
+    allowed = {"header": guard.header, "query": guard.query_token}.get(source, True)
+    where = SOURCES.get(source, source)
+    steps = [Step("source", allowed, f"{where}: {'taken' if allowed else 'not taken'} by config {config}")]
+    if guard.identity is not None and (result.reason == "identity_refused" or result.userid is not None):
+        steps.append(Step("identity", result.reason != "identity_refused",
+                          "the identity callable returned None" if result.reason == "identity_refused"
+                          else "the identity callable accepted the claims"))
+    return tuple(steps)
+
+
+def app_policies(request: Request) -> list[JWTSecurityPolicy]:
+    """The app's jwt security policies: those the directives made, and the app's security policy
+    when it is one (``config.set_security_policy(JWTSecurityPolicy.from_node(...))``)."""
+    policies = list(policies_of(request))
+    registered = request.registry.queryUtility(ISecurityPolicy)
+    if isinstance(registered, JWTSecurityPolicy) and registered not in policies:
+        policies.insert(0, registered)
+    return policies
 
 
 def _source(source: str | None, cookie_config: str | None, policy: JWTSecurityPolicy) -> str | None:
@@ -203,6 +248,7 @@ class JWTDebugPanel(DebugPanel):  # type: ignore[misc]  # DebugPanel is untyped 
         if request is None:
             return
         self.reports = [self._report(request, policy) for policy in deciding_policies(request)]
+        request.environ.pop(PERMITS_RECORD, None)  # the decisions' contexts stay with the request no longer
         self._decisions = []
         self.data = {"reports": self.reports}
         if self.reports:
@@ -217,14 +263,14 @@ class JWTDebugPanel(DebugPanel):  # type: ignore[misc]  # DebugPanel is untyped 
         except Exception as exc:  # noqa: BLE001 - shown in the panel, logged, never raised
             # The type only: an exception's message may quote the token's bytes.
             log.error("the jwt debug toolbar panel could not explain a request (%s)", type(exc).__name__)
-            role = "security policy" if policy in policies_of(request) else "route"
+            role = "security policy" if policy in app_policies(request) else "route"
             return PolicyReport(tuple(policy.configs), role, outcome="panel error", reason=type(exc).__name__)
 
 
 def deciding_policies(request: Request) -> list[JWTSecurityPolicy]:
     """The app's jwt security policies, then any other that decided for ``request``: the own
     check of an add-on route (a verify route, say), in the order they decided."""
-    policies = list(policies_of(request))
+    policies = app_policies(request)
     for value in list(request.__dict__.values()):
         if isinstance(value, BearerResult) and value.policy is not None and value.policy not in policies:
             policies.append(value.policy)

@@ -41,6 +41,12 @@ FIXES: dict[str, str] = {
     "subject_revoked": "every token of its user issued before a revoke-all was revoked; log in again",
     "too_large": "the token is longer than max_token_bytes ({max_bytes})",
     "exp_missing": "the token has no exp; every token must expire",
+    "header_not_allowed": "this config takes its tokens from its cookies only; send the token in its cookie",
+    "query_token_not_allowed": ("this config takes no token from the URL; send it in the Authorization "
+                                "header, or set query_token = true"),
+    "identity_refused": "the config's identity callable returned None for these claims",
+    "store_unavailable": "the revocation store cannot be reached; check it (the app answers 503 meanwhile)",
+    "key_set_unavailable": "the remote key set cannot be fetched; check jwks_url (the app answers 503 meanwhile)",
 }
 
 
@@ -214,6 +220,9 @@ def _walk(guard: Any, token: str, steps: list[Step], facts: dict[str, Any]) -> d
             steps.append(Step("revocation", True, "not revoked, subject not cut off"))
         except InvalidTokenError as exc:
             steps.append(Step("revocation", False, exc.reason))
+            return claims
+        except JWTNodeError as exc:  # the store cannot be reached now
+            steps.append(Step("revocation", False, f"the store cannot be reached ({type(exc).__name__})"))
             return claims
     userid = userid_of(claims, guard.userid_path)
     steps.append(Step("user id", userid is not None,
