@@ -15,6 +15,9 @@ Targets, each a server on 127.0.0.1 driven by ``wrk -t1 -c8 -d<seconds>s``:
                        same in prometheus_client's multiprocess mode (PROMETHEUS_MULTIPROC_DIR),
                        as under a server with several workers
     *-unpinned         addon and handwritten with the server free to float across CPUs
+    serve-*            the token route and a protected view (/jwt/offices) under the production
+                       server (example_app/serve's granian, one worker), production.ini against
+                       docs/examples/metrics.ini in multiprocess mode (-metrics-mp)
 
 Every server runs pinned to one CPU (taskset, --server-cpu) and wrk to the other
 (--client-cpu), so the two never fight for a core; Python targets are one waitress
@@ -47,6 +50,7 @@ from pathlib import Path
 from typing import Any
 
 BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
 RESULTS = BENCH / "results"
 NODE_CACHE = BENCH / ".nodered"
 sys.path.insert(0, str(BENCH))
@@ -92,6 +96,30 @@ def python_target(name: str, app: str, algorithm: str, processes: int, threads: 
     command = [*(PIN if pinned else []), sys.executable, str(BENCH / "serve.py"), app, algorithm,
                str(port), "--processes", str(processes), "--threads", str(threads)]
     return Target(name, command, port=port, **kw)
+
+
+#: The secret the serve targets sign with (IGNITE_JWT_SECRET), and the scraper's token.
+SERVE_SECRET = "bench-" + "s" * 42
+SCRAPER_TOKEN = "bench-scraper-" + "t" * 20
+
+
+def serve_target(name: str, ini: str, metrics: bool = False, protected: bool = False) -> Target:
+    """``ini`` on granian as ``example_app/serve`` runs it, with one worker pinned like the
+    others; ``protected``: ``GET /jwt/offices`` with a token of production.ini's policy."""
+    import jwt  # the bench's venv has PyJWT (the add-on depends on it)
+
+    port = free_port()
+    env = {"HOST": "127.0.0.1", "PORT": str(port), "WEB_CONCURRENCY": "1", "IGNITE_JWT_SECRET": SERVE_SECRET}
+    if metrics:
+        env.update(multiproc(name), METRICS_TOKEN=SCRAPER_TOKEN)
+    command = [*PIN, sys.executable, "-c", "import sys; from pyramid_jwtnode.tools.granian import serve; "
+               "serve(sys.argv[1])", str(ROOT / ini)]
+    if not protected:
+        return Target(name, command, port=port, env=env)
+    token = jwt.encode({"data": {"name": "bench"}, "iat": int(time.time()), "exp": int(time.time()) + 86400},
+                       SERVE_SECRET, algorithm="HS256")
+    return Target(name, command, path="/jwt/offices", headers=[f"Authorization: Bearer {token}"], port=port,
+                  env=env)
 
 
 def nodered_target(seconds_to_install: float = 300) -> Target | None:
@@ -285,6 +313,12 @@ def main(argv: list[str] | None = None) -> int:
         # the same, with the threads of one process free to run on either CPU
         python_target("addon-HS256-unpinned", "addon", "HS256", 1, 4, pinned=False),
         python_target("handwritten-HS256-unpinned", "handwritten", "HS256", 1, 4, pinned=False),
+        # metrics under the production server: serve (one granian worker, one thread) on
+        # production.ini, and on docs/examples/metrics.ini in multiprocess mode
+        serve_target("serve-token", "example_app/production.ini"),
+        serve_target("serve-token-metrics-mp", "docs/examples/metrics.ini", metrics=True),
+        serve_target("serve-protected", "example_app/production.ini", protected=True),
+        serve_target("serve-protected-metrics-mp", "docs/examples/metrics.ini", metrics=True, protected=True),
     ]
     if not args.no_nodered:
         node = nodered_target()
@@ -320,6 +354,9 @@ def main(argv: list[str] | None = None) -> int:
     for algorithm in ("HS256", "RS256", "ES256", "EdDSA"):
         ratio(f"addon-{algorithm}", f"handwritten-{algorithm}")
     ratio("addon-HS256-unpinned", "handwritten-HS256-unpinned")
+    for route in ("token", "protected"):  # what counting costs under the production server
+        ratio(f"serve-{route}-metrics-mp", f"serve-{route}")
+        ratio(f"serve-{route}-metrics-mp", f"serve-{route}", "cpu_us_per_request")
     for suffix in ("-metrics", "-metrics-mp"):  # what counting costs
         ratio(f"addon-HS256{suffix}", "addon-HS256")
         ratio(f"protected{suffix}", "protected")
