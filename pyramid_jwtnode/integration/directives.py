@@ -24,6 +24,7 @@ from pyramid.config import Configurator
 from pyramid.exceptions import ConfigurationError
 from pyramid.interfaces import PHASE1_CONFIG, PHASE2_CONFIG, ISecurityPolicy
 from pyramid.registry import Registry
+from pyramid.request import Request
 from pyramid.security import NO_PERMISSION_REQUIRED
 
 from ..jose.choosing import IndistinguishableError
@@ -125,11 +126,12 @@ def _route_view(
     request_method: str,
     route_name: str | None,
     bind: Callable[[Registry], None],
+    other_methods: Callable[[Request], Any] | None = None,
     **view_options: Any,
 ) -> None:
     """Register one of the add-on's routes: ``view`` for one method and a 405 with ``Allow``
-    for the others, an introspectable under ``jwt <kind> views``, and an action that binds
-    the view to its ready config(s) when the configuration commits.
+    for the others (or ``other_methods``), an introspectable under ``jwt <kind> views``, and
+    an action that binds the view to its ready config(s) when the configuration commits.
 
     The default route name, ``jwt.<config>.<kind>:<pattern>``, differs for every route, so
     two views of one config both serve; two registrations of one pattern conflict (the
@@ -147,7 +149,7 @@ def _route_view(
     config.add_route(route_name, pattern)
     config.add_view(view, route_name=route_name, request_method=method, **view_options)
     config.add_view(
-        MethodNotAllowedView(allowed), route_name=route_name, permission=NO_PERMISSION_REQUIRED,
+        other_methods or MethodNotAllowedView(allowed), route_name=route_name, permission=NO_PERMISSION_REQUIRED,
         require_csrf=False,
     )
     intr = config.introspectable(f"jwt {kind} views", route_name, f"jwt {kind} view {pattern}",
@@ -587,7 +589,8 @@ def _add_metrics(config: Configurator, route: str | None, token_env: str | None,
     config.action(("jwt-metrics",), register, introspectables=(intr,), order=PHASE1_CONFIG - 1)
     if route is not None:
         assert view is not None
-        _route_view(config, "metrics", route, (), view, "GET", "jwt.metrics", lambda registry: None)
+        _route_view(config, "metrics", route, (), view, "GET", "jwt.metrics", lambda registry: None,
+                    other_methods=view.other_method)
 
 
 def _metrics_token(token_env: str | None, token_key: str) -> str | None:

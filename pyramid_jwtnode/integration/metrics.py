@@ -39,6 +39,7 @@ from pyramid.request import Request
 from pyramid.response import Response
 
 from .meter import ACCEPTED
+from .views import MethodNotAllowedView
 
 __all__ = ["PrometheusMeter", "MetricsView", "meter_for", "multiprocess_dir", "BUCKETS"]
 
@@ -154,13 +155,24 @@ class MetricsView:
         if self._exposition is None:
             raise RuntimeError("MetricsView used before the configuration was committed")
         if self.token is not None and not self._allowed(request):
-            return Response(status=404, body=b"Not Found",
-                            headerlist=[("Content-Type", "text/plain"), ("Cache-Control", "no-store")])
+            return _not_found()
         return Response(body=self._exposition(), headerlist=[
             ("Content-Type", prometheus_client.CONTENT_TYPE_LATEST), ("Cache-Control", "no-store")])
+
+    def other_method(self, request: Request) -> Response:
+        """A method other than GET and HEAD: 405 with ``Allow`` for the scraper, and for anyone
+        else, when a token guards the route, the same 404 as a GET (nothing is there)."""
+        if self.token is not None and not self._allowed(request):
+            return _not_found()
+        return MethodNotAllowedView(("GET", "HEAD"))(request)
 
     def _allowed(self, request: Request) -> bool:
         assert self.token is not None
         words = request.environ.get("HTTP_AUTHORIZATION", "").split()
         supplied = words[1] if len(words) == 2 and words[0].lower() == "bearer" else ""
         return hmac.compare_digest(self.token, supplied.encode("utf-8", "backslashreplace"))
+
+
+def _not_found() -> Response:
+    return Response(status=404, body=b"Not Found",
+                    headerlist=[("Content-Type", "text/plain"), ("Cache-Control", "no-store")])
