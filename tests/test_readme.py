@@ -78,3 +78,19 @@ def test_links_are_absolute_and_lead_to_pages_the_docs_have() -> None:
         if link.startswith(DOCS_SITE):
             page = link[len(DOCS_SITE):].split("#")[0].removesuffix(".html") or "index"
             assert (ROOT / "docs" / f"{page}.rst").exists(), f"{link}: no docs/{page}.rst"
+
+
+def test_ci_stops_at_a_failure_inside_a_command_list() -> None:
+    """`set -e` ignores a failing command inside an && list (all but its last): every such list
+    in .ci/run ends with its own exit, or a failing pytest would let CI pass."""
+    import subprocess
+
+    script = (ROOT / ".ci" / "run").read_text()
+    lists = [line for line in script.splitlines() if "&&" in line and not line.lstrip().startswith("#")]
+    assert lists
+    for line in lists:
+        assert re.search(r"\|\| \{ .*exit 1; \}$", line), line
+    # and the shell does what the comment in .ci/run says
+    done = subprocess.run(["bash", "-c", "set -euo pipefail; true && false && true; echo went-on"],
+                          capture_output=True, text=True)
+    assert done.stdout.strip() == "went-on"
