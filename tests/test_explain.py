@@ -90,6 +90,11 @@ def test_a_refusal_says_what_to_do() -> None:
     assert all(s.ok for s in good.steps)
     revoked = explain(policy, tokens["revoked"])
     assert [s for s in revoked.steps if s.name == "revocation"][0].ok is False
+    # the claims step names both issuers where there is one to name, and none where neither is
+    claims_step = [s for s in wrong.steps if s.name == "exp, nbf, iat, iss, aud"][0]
+    assert "iss 'https://other' (expected 'https://myapp.example')" in claims_step.detail
+    expired_step = [s for s in expired.steps if s.name == "exp, nbf, iat, iss, aud"][0]
+    assert "iss" not in expired_step.detail.partition(":")[2]
 
 
 @pytest.mark.slow

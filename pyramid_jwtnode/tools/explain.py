@@ -210,9 +210,11 @@ def _walk(guard: Any, token: str, steps: list[Step], facts: dict[str, Any]) -> d
         steps.append(Step("exp, nbf, iat, iss, aud", True,
                           f"exp {_when(exp)}, now {_when(clock)}, leeway {config.leeway} s"))
     except InvalidTokenError as exc:
+        seen_iss, expected_iss = claims.get("iss"), verifier.known_issuer
+        issuer = (f"; iss {_short(seen_iss)} (expected {_short(expected_iss)})"
+                  if seen_iss is not None or expected_iss is not None else "")  # no issuer anywhere: nothing to say
         steps.append(Step("exp, nbf, iat, iss, aud", False,
-                          f"{exc.reason}: exp {_when(exp)}, now {_when(clock)}, leeway {config.leeway} s; "
-                          f"iss {_short(claims.get('iss'))} (expected {_short(verifier.known_issuer)})"))
+                          f"{exc.reason}: exp {_when(exp)}, now {_when(clock)}, leeway {config.leeway} s{issuer}"))
         return claims
     if guard.revocation is not None:
         try:
